@@ -1,0 +1,140 @@
+"""Full text for summary-only feeds: fetch the entry's page and extract the article with trafilatura.
+
+Used when a feed is configured ``fetch_article = true`` or an entry's feed text is shorter than
+``defaults.summary_words``. Same session, limits and per-host politeness as feed polling;
+robots.txt is obeyed (fetched once per host and cached); each article URL is fetched once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
+
+from .config import FetchConfig
+from .errors import RelaywatchError
+from .fetch import Fetcher
+from .models import Feed, ParsedEntry
+from .text import clean
+
+if TYPE_CHECKING:
+    from .store import Store
+
+log = logging.getLogger("relaywatch.articles")
+
+
+class ArticleError(RelaywatchError):
+    pass
+
+
+def extract_article(html: str, url: str | None = None) -> str | None:
+    """The main text of an article page (paragraphs separated by blank lines), or None."""
+    import trafilatura  # imported here: it is slow to import and only summary-only feeds need it
+
+    try:
+        text = trafilatura.extract(html, url=url, include_comments=False, include_tables=False,
+                                   favor_precision=True, deduplicate=False)
+    except Exception as e:  # trafilatura/lxml on hostile markup: treat as "no article"
+        log.info("article extraction failed for %s: %s", url, e)
+        return None
+    if not text:
+        return None
+    return "\n\n".join(p.strip() for p in text.split("\n") if p.strip())
+
+
+class ArticleFetcher:
+    def __init__(self, fetcher: Fetcher, cfg: FetchConfig, fetch_all: bool = False, summary_words: int = 0,
+                 cache_size: int = 2048) -> None:
+        self.fetcher = fetcher
+        self.cfg = cfg
+        self.fetch_all = fetch_all
+        self.summary_words = summary_words
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, str | None] = OrderedDict()
+        self._cache_size = cache_size
+        self._robots: dict[str, RobotFileParser | None] = {}
+
+    def wanted(self, feed: Feed, entry: ParsedEntry) -> bool:
+        if not entry.url or urlsplit(entry.url).scheme not in ("http", "https"):
+            return False
+        if feed.fetch_article is not None:
+            if feed.fetch_article:
+                return True
+        elif self.fetch_all:
+            return True
+        return self.summary_words > 0 and clean(entry.html).words < self.summary_words
+
+    def text_for(self, feed: Feed, entry: ParsedEntry, store: Store | None = None) -> str | None:
+        """The article text of an entry when it is wanted and can be had, else None (never raises)."""
+        if not self.wanted(feed, entry):
+            return None
+        with self._lock:
+            if entry.url in self._cache:
+                return self._cache[entry.url]
+        text = store.article_text_for_url(entry.url) if store is not None else None
+        if text is None:
+            text = self._fetch(entry.url)
+        with self._lock:
+            self._cache[entry.url] = text
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return text
+
+    def _allowed(self, url: str) -> bool:
+        if not self.cfg.respect_robots:
+            return True
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        with self._lock:
+            known = key in self._robots
+            parser = self._robots.get(key)
+        if not known:
+            parser = None
+            try:
+                res = self.fetcher.get(f"{key}/robots.txt", accept="text/plain")
+                parser = RobotFileParser()
+                parser.parse(res.body.decode("utf-8", "replace").splitlines())
+            except RelaywatchError as e:
+                status = getattr(e, "status", None)
+                if status is not None and 400 <= status < 500:
+                    parser = None  # no robots.txt: everything allowed
+                else:
+                    parser = RobotFileParser()
+                    parser.disallow_all = True  # unreachable robots.txt: be careful, fetch nothing
+            with self._lock:
+                self._robots[key] = parser
+        if parser is None:
+            return True
+        return parser.can_fetch(self.fetcher.session.headers["User-Agent"], url)
+
+    def _fetch(self, url: str) -> str | None:
+        try:
+            if not self._allowed(url):
+                log.info("robots.txt forbids %s", url)
+                return None
+            res = self.fetcher.get(url, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5")
+        except RelaywatchError as e:
+            log.info("article %s not fetched: %s", url, e)
+            return None
+        if not res.body:
+            return None
+        html = res.body.decode(res.headers.get("Content-Type", "").partition("charset=")[2].strip() or "utf-8",
+                               "replace") if _codec_ok(res.headers.get("Content-Type", "")) else \
+            res.body.decode("utf-8", "replace")
+        return extract_article(html, res.url)
+
+
+def _codec_ok(content_type: str) -> bool:
+    import codecs
+
+    charset = content_type.partition("charset=")[2].strip().strip('"')
+    if not charset:
+        return True
+    try:
+        codecs.lookup(charset)
+        return True
+    except LookupError:
+        return False

@@ -1,0 +1,97 @@
+"""Fuzzy text hashing: word shingles, their 64-bit hashes, and winnowed fingerprints.
+
+A text becomes a sequence of tokens (lower-cased words; single characters for Chinese and
+Japanese, which have no spaces between words), then overlapping k-token shingles, each hashed
+to a signed 64-bit integer. Winnowing (Schleimer, Wilkerson & Aiken 2003) keeps the smallest hash
+of every window of ``WINDOW`` shingles: two texts that share a run of WINDOW + K - 1 tokens are
+guaranteed to share a fingerprint, whatever surrounds the run. That guarantee is what lets an
+excerpt of three paragraphs of a long story find it, where Jaccard-based MinHash would not.
+The fingerprints go into the store's index; the full shingle sets confirm a candidate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .errors import RelaywatchError
+
+
+class FingerprintError(RelaywatchError):
+    pass
+
+
+K = 5          # tokens per shingle
+WINDOW = 10    # shingles per winnowing window: a shared run of 14 tokens always shares a fingerprint
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+_MULT = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
+                  0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB, 0xBF58476D1CE4E5B9],
+                 dtype=np.uint64)
+EMPTY = np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    shingles: np.ndarray   # sorted unique int64 shingle hashes of the whole text
+    winnowed: np.ndarray   # sorted unique int64 fingerprints for the index
+    tokens: int
+
+
+def tokenize(text: str) -> list[str]:
+    return TOKEN.findall(text.lower())
+
+
+@lru_cache(maxsize=262_144)
+def _word_hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+                          "little")
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads the bits so that winnowing minima are unbiased."""
+    h = h ^ (h >> np.uint64(30))
+    h = h * np.uint64(0xBF58476D1CE4E5B9)
+    h = h ^ (h >> np.uint64(27))
+    h = h * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+def shingle_hashes(tokens: list[str], k: int = K) -> np.ndarray:
+    """Hashes of the overlapping k-token shingles, in text order (int64). Short texts: one shingle."""
+    if not tokens:
+        return EMPTY
+    words = np.fromiter((_word_hash(t) for t in tokens), dtype=np.uint64, count=len(tokens))
+    k = min(k, len(words))
+    with np.errstate(over="ignore"):
+        acc = np.zeros(len(words) - k + 1, dtype=np.uint64)
+        for j in range(k):
+            acc += words[j: len(words) - k + 1 + j] * _MULT[j]
+        return _mix(acc).view(np.int64)
+
+
+def winnow(hashes: np.ndarray, window: int = WINDOW) -> np.ndarray:
+    """The minimum of every window of ``window`` consecutive hashes (sorted, unique)."""
+    if len(hashes) <= window:
+        return np.unique(hashes[: max(1, len(hashes))].min(keepdims=True)) if len(hashes) else EMPTY
+    views = sliding_window_view(hashes, window)
+    return np.unique(views.min(axis=1))
+
+
+def fingerprint(text: str) -> Fingerprint:
+    tokens = tokenize(text)
+    seq = shingle_hashes(tokens)
+    return Fingerprint(np.unique(seq), winnow(seq), len(tokens))
+
+
+def overlap(a: np.ndarray, b: np.ndarray) -> int:
+    """Number of hashes that two sorted unique arrays share."""
+    if not len(a) or not len(b):
+        return 0
+    return int(np.intersect1d(a, b, assume_unique=True).size)

@@ -1,0 +1,179 @@
+"""Backfill from archives: ``relaywatch ingest FILE.jsonl [--feeds FEEDS.json]``.
+
+Each line is one entry (``feed``, ``role``, ``guid``, ``url``, ``title``, ``published``, ``html`` or
+``text``); entries go through exactly the pipeline that polled entries take, in file order, a
+batch per transaction. Re-ingesting a file adds nothing. A bad line is reported (file:line and
+why) and skipped; the rest is ingested.
+"""
+
+from __future__ import annotations
+
+import html as htmlmod
+import json
+import logging
+import multiprocessing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .config import ROLES, check_name
+from .errors import RelaywatchError
+from .feeds import check_date, entry_identity
+from .models import Feed, ParsedEntry
+from .pipeline import Counts, Pipeline, Prepared, prepare
+from .store import Store, utcnow
+
+log = logging.getLogger("relaywatch.ingest")
+
+BATCH = 500
+
+
+class IngestError(RelaywatchError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    name: str
+    role: str
+    credit: tuple[str, ...] = ()
+
+
+@dataclass
+class IngestReport:
+    lines: int = 0
+    bad: int = 0
+    counts: Counts = field(default_factory=Counts)
+    errors: list[str] = field(default_factory=list)
+
+
+def load_feed_specs(path: str | Path) -> dict[str, FeedSpec]:
+    """FEEDS.json: a list of {name, role, credit}."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise IngestError(f"{path}: cannot read feeds list: {e}") from e
+    if not isinstance(raw, list):
+        raise IngestError(f"{path}: must be a JSON list of {{name, role, credit}}")
+    specs = {}
+    for i, item in enumerate(raw, 1):
+        try:
+            name = check_name(str(item["name"]))
+            role = str(item.get("role", "outlet"))
+            if role not in ROLES:
+                raise ValueError(f"role must be one of {', '.join(ROLES)}: {role!r}")
+            credit = item.get("credit") or []
+            if not isinstance(credit, list):
+                raise ValueError("credit must be a list of names")
+        except (KeyError, TypeError, ValueError) as e:
+            raise IngestError(f"{path}: feed #{i}: {e}") from e
+        specs[name] = FeedSpec(name, role, tuple(str(c) for c in credit))
+    return specs
+
+
+def parse_line(line: str, now: datetime) -> tuple[str, str | None, ParsedEntry]:
+    """(feed name, role or None, entry) from one JSONL line; ValueError saying what is wrong."""
+    try:
+        obj: Any = json.loads(line)
+    except ValueError as e:
+        raise ValueError(f"not JSON: {e}") from e
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    feed = obj.get("feed")
+    if not isinstance(feed, str) or not feed:
+        raise ValueError("no 'feed'")
+    check_name(feed)
+    role = obj.get("role")
+    if role is not None and role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}: {role!r}")
+    if isinstance(obj.get("html"), str):
+        markup = obj["html"]
+    elif isinstance(obj.get("text"), str):
+        markup = "".join(f"<p>{htmlmod.escape(p)}</p>" for p in obj["text"].split("\n\n") if p.strip())
+    else:
+        raise ValueError("no 'html' or 'text'")
+    title = str(obj.get("title") or "")
+    url = str(obj.get("url") or "")
+    raw_date = obj.get("published")
+    dt = None
+    if isinstance(raw_date, str) and raw_date:
+        try:
+            dt = datetime.fromisoformat(raw_date.replace("Z", "+00:00"))
+            dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+        except ValueError:
+            dt = None
+    published, flag = check_date(dt, raw_date if isinstance(raw_date, str) else None, now)
+    guid = entry_identity(obj.get("guid") if isinstance(obj.get("guid"), str) else None, url, title, markup)
+    return feed, role, ParsedEntry(guid=guid, url=url, title=title, html=markup, published=published,
+                                   published_raw=raw_date if isinstance(raw_date, str) else None,
+                                   date_flag=flag)
+
+
+def _prepare(args: tuple[int, str, datetime]) -> tuple[int, str | None, str | None, ParsedEntry | None,
+                                                       Prepared | None]:
+    lineno, line, now = args
+    try:
+        feed, role, entry = parse_line(line, now)
+    except ValueError as e:
+        return lineno, str(e), None, None, None
+    return lineno, feed, role, entry, prepare(entry)
+
+
+def _prepared_lines(path: Path, now: datetime, workers: int) -> Iterator[tuple[int, str | None, str | None,
+                                                                              ParsedEntry | None,
+                                                                              Prepared | None]]:
+    with path.open(encoding="utf-8", errors="replace") as f:
+        lines = ((no, line, now) for no, line in enumerate(f, 1) if line.strip())
+        if workers <= 1:
+            yield from map(_prepare, lines)
+            return
+        ctx = multiprocessing.get_context("fork" if hasattr(multiprocessing, "get_context") else None)
+        with ctx.Pool(workers) as pool:
+            yield from pool.imap(_prepare, lines, chunksize=64)
+
+
+def ingest_file(store: Store, path: str | Path, specs: dict[str, FeedSpec] | None = None,
+                pipeline: Pipeline | None = None, workers: int = 1,
+                progress: Callable[[int], None] | None = None) -> IngestReport:
+    """Ingest a JSONL archive through the polling pipeline; returns what it did."""
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(f"{path}: no such file")
+    specs = specs or {}
+    pipeline = pipeline or Pipeline(store)
+    now = utcnow()
+    report = IngestReport()
+    feeds: dict[str, Feed] = {}
+    batch: list[tuple[Feed, Prepared]] = []
+
+    def flush() -> None:
+        if batch:
+            report.counts.add(pipeline.ingest_many(batch, now))
+            if progress:
+                progress(len(batch))
+            batch.clear()
+
+    for lineno, feed_name, role, _entry, item in _prepared_lines(path, now, workers):
+        report.lines += 1
+        if item is None:
+            report.bad += 1
+            msg = f"{path}:{lineno}: skipped: {feed_name}"
+            report.errors.append(msg)
+            log.warning("%s", msg)
+            if progress:
+                progress(1)
+            continue
+        assert feed_name is not None
+        feed = feeds.get(feed_name)
+        if feed is None:
+            spec = specs.get(feed_name)
+            feed = store.ensure_feed(feed_name, spec.role if spec else (role or "outlet"),
+                                     spec.credit if spec else ())
+            feeds[feed_name] = feed
+        batch.append((feed, item))
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    return report

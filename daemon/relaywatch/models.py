@@ -1,0 +1,111 @@
+"""The dataclasses that pass between modules (the store turns rows into these and back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A feed as the store knows it, with its polling state."""
+
+    id: int
+    name: str
+    url: str
+    role: str
+    credit: tuple[str, ...] = ()
+    interval: int = 1800
+    source: str = "config"
+    title: str = ""
+    status: str = "new"
+    etag: str | None = None
+    last_modified: str | None = None
+    failures: int = 0
+    last_error: str | None = None
+    last_status: int | None = None
+    last_poll: datetime | None = None
+    next_poll: datetime | None = None
+    fetch_article: bool | None = None
+    min_interval: int | None = None  # from the feed's <ttl> or Cache-Control
+
+    def credit_names(self) -> tuple[str, ...]:
+        """Names that credit this feed: its configured credit list, else its name and title."""
+        if self.credit:
+            return self.credit
+        names = [self.name, self.name.replace("-", " ")]
+        if self.title:
+            names.append(self.title)
+        return tuple(dict.fromkeys(n for n in names if n))
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    """One entry as the feed gave it."""
+
+    guid: str
+    url: str
+    title: str
+    html: str                      # the richest of content / summary / description
+    published: datetime | None     # UTC, None when missing or not trusted
+    published_raw: str | None
+    date_flag: str | None          # None, "missing", "unparsed", "future", "ancient"
+    updated: datetime | None = None
+    article_html: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """An entry read back for matching and reporting."""
+
+    id: int
+    feed_id: int
+    feed_name: str
+    role: str
+    guid: str
+    url: str
+    title: str
+    published: datetime | None
+    first_seen: datetime
+    text: str
+    dateline: str = ""
+    credits: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    credit_names: tuple[str, ...] = ()
+    feed_title: str = ""
+
+    @property
+    def when(self) -> datetime:
+        """The time the story appeared: its trusted published date, else when we first saw it."""
+        return self.published or self.first_seen
+
+
+@dataclass(frozen=True)
+class Link:
+    """``copy_id`` republishes ``original_id`` (taken from ``via_id`` when that is set)."""
+
+    original_id: int
+    copy_id: int
+    via_id: int | None
+    kind: str            # verbatim | excerpt | edited
+    coverage: float      # share of the original's text found in the copy
+    copy_share: float    # share of the copy's text that comes from the original
+    lag_seconds: float
+    credited: bool
+    anomaly: str | None = None
+
+
+@dataclass
+class PollOutcome:
+    """What one poll of one feed did (recorded in the polls table)."""
+
+    feed_id: int
+    started: datetime
+    http_status: int | None = None
+    bytes: int = 0
+    new_entries: int = 0
+    updated_entries: int = 0
+    links: int = 0
+    error: str | None = None
+    duration_ms: int = 0
+    notes: list[str] = field(default_factory=list)

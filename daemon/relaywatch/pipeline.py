@@ -1,0 +1,122 @@
+"""text -> fingerprint -> match -> store, for the entries of one feed (polled or ingested).
+
+``prepare`` is pure (it can run in worker processes); ``Pipeline.ingest`` does the matching and
+writes, all of one batch in one transaction, so an interrupted poll leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from . import fingerprint as fpmod
+from . import text as textmod
+from .match import Matcher, MatchResult
+from .models import Feed, Link, ParsedEntry, StoredEntry
+from .store import Store
+
+METHOD = f"winnow-k{fpmod.K}-w{fpmod.WINDOW}"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    entry: ParsedEntry
+    clean: textmod.CleanText
+    fp: fpmod.Fingerprint
+    content_hash: str
+    feed_text: str | None = None     # the feed's own text, when the article page was used
+    article_text: str | None = None
+
+
+@dataclass
+class Counts:
+    new: int = 0
+    updated: int = 0
+    links: int = 0
+    unchanged: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.links += other.links
+        self.unchanged += other.unchanged
+
+
+def content_hash(entry: ParsedEntry) -> str:
+    return hashlib.sha1(f"{entry.title}\x00{entry.html}\x00{entry.article_html or ''}".encode(
+        "utf-8", "surrogatepass")).hexdigest()
+
+
+def prepare(entry: ParsedEntry, article_text: str | None = None) -> Prepared:
+    """Clean text and fingerprint of an entry (article text, when fetched, is what is matched)."""
+    clean = textmod.clean(entry.html)
+    feed_text = None
+    if article_text:
+        article = textmod.clean(article_text)
+        if article.words > clean.words:
+            feed_text = clean.text
+            # keep the feed's attribution lines: the article page may have lost them
+            clean = textmod.CleanText(article.text, article.dateline or clean.dateline,
+                                      article.credits + clean.credits, article.sources + clean.sources,
+                                      tuple(dict.fromkeys(article.boilerplate + clean.boilerplate)))
+    return Prepared(entry, clean, fpmod.fingerprint(clean.text), content_hash(entry), feed_text,
+                    article_text if feed_text is not None else None)
+
+
+class Pipeline:
+    def __init__(self, store: Store, matcher: Matcher | None = None) -> None:
+        self.store = store
+        self.matcher = matcher or Matcher(store)
+
+    def ingest(self, feed: Feed, items: Iterable[Prepared], now: datetime) -> Counts:
+        """Store and match a batch of one feed's entries in one transaction."""
+        return self.ingest_many(((feed, item) for item in items), now)
+
+    def ingest_many(self, items: Iterable[tuple[Feed, Prepared]], now: datetime) -> Counts:
+        """Store and match a batch of entries (of any feeds, in order) in one transaction."""
+        counts = Counts()
+        with self.store.transaction():
+            for feed, item in items:
+                self._one(feed, item, now, counts)
+        return counts
+
+    def _one(self, feed: Feed, item: Prepared, now: datetime, counts: Counts) -> None:
+        e = item.entry
+        state = self.store.entry_state(feed.id, e.guid)
+        if state is not None:
+            entry_id, old_hash = state
+            if old_hash == item.content_hash:
+                counts.unchanged += 1
+                return
+            # the same entry with an edited body: an update of that entry, never a new one
+            self.store.update_entry(entry_id, e, item.clean, item.content_hash, now, item.feed_text,
+                                    item.article_text)
+            self.store.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed,
+                                        item.fp.tokens, replace=True)
+            self.matcher.forget(entry_id)
+            counts.updated += 1
+            return
+        entry_id = self.store.insert_entry(feed.id, e, item.clean, item.content_hash, now, item.feed_text,
+                                           item.article_text)
+        self.store.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed, item.fp.tokens)
+        self.matcher.remember(entry_id, item.fp.shingles)
+        counts.new += 1
+        stored = StoredEntry(id=entry_id, feed_id=feed.id, feed_name=feed.name, role=feed.role, guid=e.guid,
+                             url=e.url, title=e.title, published=e.published, first_seen=now,
+                             text=item.clean.text, dateline=item.clean.dateline, credits=item.clean.credits,
+                             sources=item.clean.sources, credit_names=feed.credit_names(), feed_title=feed.title)
+        result = self.matcher.match(stored, item.clean, item.fp, now)
+        counts.links += self._apply(entry_id, result, now)
+
+    def _apply(self, entry_id: int, result: MatchResult, now: datetime) -> int:
+        if result.update_of is not None:
+            self.store.mark_update_of(entry_id, result.update_of)
+            return 0
+        links: list[Link] = list(result.relinked)
+        if result.link is not None:
+            links.append(result.link)
+        for link in links:
+            self.store.save_link(link, now)
+        return len(links)

@@ -1,0 +1,173 @@
+"""The daemon: APScheduler 3 runs one job per feed; ``poll_once`` runs the same polls once, now.
+
+Each feed's job polls it and then moves its own next run to the feed's ``next_poll`` as stored
+(the backoff, a feed's TTL and the configured interval all live there), so a restart resumes
+the schedule where it stopped. SIGTERM/SIGINT stop the scheduler and wait for polls in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from apscheduler.executors.pool import ThreadPoolExecutor as APThreadPool
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from .config import Config
+from .errors import RelaywatchError
+from .models import Feed, PollOutcome
+from .poll import Poller
+from .store import Store, utcnow
+
+log = logging.getLogger("relaywatch.scheduler")
+
+ACTIVE = ("new", "ok", "error")
+
+
+def sync_feeds(config: Config, store: Store) -> list[Feed]:
+    """Make the store's feed list agree with the config; returns the feeds to poll.
+
+    Feeds added by ``feeds add`` / ``import-opml`` stay; a config feed removed from the file is
+    marked ``removed`` (its entries and links are kept).
+    """
+    names = set()
+    for f in config.feeds:
+        store.upsert_feed(f.name, f.url, f.role, f.credit, f.interval, "config", f.fetch_article)
+        names.add(f.name)
+    for feed in store.feeds():
+        if feed.source == "config" and feed.name not in names and feed.status != "removed":
+            store.remove_feed(feed.name)
+    return [f for f in store.feeds() if f.status in ACTIVE and f.source != "ingest"]
+
+
+def poll_once(config: Config, store: Store, only_due: bool = False, names: list[str] | None = None,
+              now: datetime | None = None) -> list[tuple[Feed, PollOutcome]]:
+    """Poll every active feed once, now (the daemon's code path, run in a thread pool)."""
+    feeds = sync_feeds(config, store)
+    if names:
+        unknown = set(names) - {f.name for f in feeds}
+        if unknown:
+            raise RelaywatchError(f"no active feed named {', '.join(sorted(unknown))}")
+        feeds = [f for f in feeds if f.name in names]
+    now = now or utcnow()
+    if only_due:
+        feeds = [f for f in feeds if f.next_poll is None or f.next_poll <= now]
+    poller = Poller(config, store)
+    try:
+        with ThreadPoolExecutor(max_workers=config.scheduler.workers) as pool:
+            outcomes = list(pool.map(lambda f: poller.poll(f), feeds))
+    finally:
+        poller.close()
+    return list(zip(feeds, outcomes, strict=True))
+
+
+def _notify(message: str) -> None:
+    """sd_notify(3) for Type=notify units; a no-op outside systemd."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.connect(address)
+            s.sendall(message.encode())
+    except OSError as e:
+        log.debug("sd_notify failed: %s", e)
+
+
+class Daemon:
+    """The long-running service: feed jobs plus any extra jobs (the digest) on one scheduler."""
+
+    def __init__(self, config: Config, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.poller = Poller(config, store)
+        self.scheduler = BackgroundScheduler(
+            executors={"default": APThreadPool(config.scheduler.workers)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+            timezone="UTC")
+        self.stopped = threading.Event()
+        self.extra_jobs: list[Callable[[BackgroundScheduler], None]] = []
+
+    def _job(self, feed_id: int) -> None:
+        if self.stopped.is_set():
+            return
+        feed = self.store.feed(feed_id)
+        if feed.status not in ACTIVE:
+            self._unschedule(feed_id)
+            return
+        self.poller.poll(feed)
+        feed = self.store.feed(feed_id)
+        if feed.next_poll is None or feed.status not in ACTIVE:
+            self._unschedule(feed_id)
+        elif not self.stopped.is_set():
+            try:
+                self.scheduler.modify_job(f"feed-{feed_id}", next_run_time=feed.next_poll)
+            except JobLookupError:
+                pass
+
+    def _unschedule(self, feed_id: int) -> None:
+        try:
+            self.scheduler.remove_job(f"feed-{feed_id}")
+        except JobLookupError:
+            pass
+
+    def schedule(self, now: datetime | None = None) -> int:
+        now = now or utcnow()
+        feeds = sync_feeds(self.config, self.store)
+        for i, feed in enumerate(feeds):
+            first = feed.next_poll if feed.next_poll and feed.next_poll > now else \
+                now + timedelta(seconds=min(i * 0.05, 30))
+            self.scheduler.add_job(self._job, IntervalTrigger(seconds=feed.interval,
+                                                              jitter=self.config.scheduler.jitter or None),
+                                   args=[feed.id], id=f"feed-{feed.id}", name=f"poll {feed.name}",
+                                   next_run_time=first, replace_existing=True)
+        for add in self.extra_jobs:
+            add(self.scheduler)
+        return len(feeds)
+
+    def start(self) -> int:
+        n = self.schedule()
+        self.scheduler.start()
+        log.info("relaywatch started: %d feeds, database %s", n, self.store.path)
+        _notify("READY=1\nSTATUS=polling %d feeds" % n)
+        return n
+
+    def stop(self) -> None:
+        if self.stopped.is_set():
+            return
+        self.stopped.set()
+        _notify("STOPPING=1")
+        log.info("relaywatch stopping: waiting for polls in flight")
+        try:
+            self.scheduler.shutdown(wait=True)
+        except Exception as e:  # already stopped
+            log.debug("scheduler shutdown: %s", e)
+        self.poller.close()
+
+    def run_forever(self) -> None:
+        """Start, then block until SIGTERM or SIGINT; shut down cleanly."""
+        wake = threading.Event()
+
+        def on_signal(signum: int, _frame: object) -> None:
+            log.info("received %s", signal.Signals(signum).name)
+            wake.set()
+
+        old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.start()
+            while not wake.wait(3600):
+                pass
+        finally:
+            self.stop()
+            for s, h in old.items():
+                signal.signal(s, h)
