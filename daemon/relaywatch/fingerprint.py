@@ -26,8 +26,8 @@ class FingerprintError(RelaywatchError):
     pass
 
 
-K = 5          # tokens per shingle
-WINDOW = 10    # shingles per winnowing window: a shared run of 14 tokens always shares a fingerprint
+K = 4          # tokens per shingle
+WINDOW = 10    # shingles per winnowing window: a shared run of 13 tokens always shares a fingerprint
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
 TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
@@ -39,7 +39,8 @@ EMPTY = np.zeros(0, dtype=np.int64)
 
 @dataclass(frozen=True)
 class Fingerprint:
-    shingles: np.ndarray   # sorted unique int64 shingle hashes of the whole text
+    sequence: np.ndarray   # int64 shingle hashes in text order
+    shingles: np.ndarray   # the same, sorted and unique
     winnowed: np.ndarray   # sorted unique int64 fingerprints for the index
     tokens: int
 
@@ -87,7 +88,7 @@ def winnow(hashes: np.ndarray, window: int = WINDOW) -> np.ndarray:
 def fingerprint(text: str) -> Fingerprint:
     tokens = tokenize(text)
     seq = shingle_hashes(tokens)
-    return Fingerprint(np.unique(seq), winnow(seq), len(tokens))
+    return Fingerprint(seq, np.unique(seq), winnow(seq), len(tokens))
 
 
 def overlap(a: np.ndarray, b: np.ndarray) -> int:
@@ -95,3 +96,25 @@ def overlap(a: np.ndarray, b: np.ndarray) -> int:
     if not len(a) or not len(b):
         return 0
     return int(np.intersect1d(a, b, assume_unique=True).size)
+
+
+def covered(fp: Fingerprint, other_shingles: np.ndarray, k: int = K) -> np.ndarray:
+    """For each token of ``fp``'s text: whether it lies in a shingle that the other text also has.
+
+    Token coverage is what "how much of this text is in the other" means: a swapped word costs
+    that one word (not the k shingles around it), a dropped sentence costs that sentence.
+    """
+    seq = fp.sequence
+    if not len(seq) or not len(other_shingles):
+        return np.zeros(fp.tokens, dtype=bool)
+    idx = np.searchsorted(other_shingles, seq)
+    idx[idx >= len(other_shingles)] = 0
+    hit = other_shingles[idx] == seq
+    n = fp.tokens
+    if len(seq) == 1 and n < k:
+        return np.full(n, bool(hit[0]))
+    cs = np.concatenate(([0], np.cumsum(hit)))
+    i = np.arange(n)
+    lo = np.maximum(0, i - k + 1)
+    hi = np.minimum(len(seq), i + 1)
+    return (cs[hi] - cs[lo]) > 0

@@ -2,15 +2,16 @@
 
 1. Candidates: stored entries that share winnowed fingerprints with the new text (the store's
    index answers this without scanning).
-2. Confirmation by containment: a candidate is the same story when enough of one text is found
-   in the other (an excerpt of 15% of a story is still a repost), and both sides share a real
-   run of text, not only the vocabulary of the event.
-3. The group's original is its earliest member, wire feeds first; a copy that predates a wire
+2. Confirmation by token coverage: the share of each text's words that lie in word 4-grams the
+   other text also has. An excerpt holds a small share of the original but is itself almost all
+   original text; an edited copy keeps most words in place around its swaps and cuts; two
+   stories on the same event share names and phrases but not most of either text.
+3. The group's original is its earliest member, wire feeds first; a copy dated before a wire
    original is recorded as an anomaly instead of reversing the chain.
-4. ``via``: the earlier copy the new entry took its text from (named by its relay footer, or
-   clearly closer to it than to the original).
-5. ``kind`` from coverage (share of the original in the copy) and copy share (share of the copy
-   that comes from the original); ``credited`` from the copy's attribution lines.
+4. ``via``: the earlier copy the new entry took its text from: the one its relay footer names,
+   or one whose own changes to the original (its edits, its cuts' seams) the new entry repeats.
+5. ``kind``: ``verbatim`` (all of the original, nothing changed), ``excerpt`` (part of it,
+   unchanged), ``edited`` (words changed or added); ``credited`` from attribution lines only.
 """
 
 from __future__ import annotations
@@ -34,37 +35,43 @@ class MatchError(RelaywatchError):
 
 @dataclass(frozen=True)
 class MatchParams:
-    per_hash: int = 64          # postings read per fingerprint
-    max_candidates: int = 12    # candidates confirmed per new entry
-    min_shared: int = 6         # shingles two texts must share to be related at all
-    min_containment: float = 0.5  # one text must hold at least this share of the other...
-    min_coverage: float = 0.1    # ...and the copy at least this share of the original
+    per_hash: int = 64            # postings read per fingerprint
+    max_candidates: int = 12      # candidates confirmed per new entry
+    min_tokens: int = 8           # words two texts must share to be related at all
+    min_containment: float = 0.5  # one text must be at least this share the other's words...
+    min_coverage: float = 0.1     # ...and the other at least this share
     verbatim_coverage: float = 0.9
-    faithful_share: float = 0.88  # a copy whose text is this much from the original is not edited
-    via_margin: float = 0.05
-    same_story: float = 0.8      # same feed, this similar: an update of the entry, not a repost
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    link: Link | None = None
-    update_of: int | None = None
-    relinked: tuple[Link, ...] = ()   # existing links re-pointed at a new original
+    edit_tokens: int = 3          # a copy with this many words of its own is edited...
+    edit_share: float = 0.97      # ...or with less than this share of original words
+    via_share: float = 0.7        # share of another copy's own changes repeated: taken from it
+    same_story: float = 0.8       # same feed and this similar both ways: an update, not a repost
 
 
 @dataclass(frozen=True)
 class Measure:
-    shared: int
-    a_in_b: float  # share of a's shingles found in b
-    b_in_a: float
-    jaccard: float
+    """How much of ``a`` (the new text) is in ``b`` and of ``b`` in ``a``, by token coverage."""
+
+    a_cov: float
+    b_cov: float
+    a_tokens: int       # words of a found in b
+    a_mask: np.ndarray
+    b_mask: np.ndarray
 
 
-def measure(a: np.ndarray, b: np.ndarray) -> Measure:
-    shared = fpmod.overlap(a, b)
-    la, lb = max(len(a), 1), max(len(b), 1)
-    union = la + lb - shared
-    return Measure(shared, shared / la, shared / lb, shared / union if union else 0.0)
+def measure(a: fpmod.Fingerprint, b: fpmod.Fingerprint) -> Measure:
+    am = fpmod.covered(a, b.shingles)
+    bm = fpmod.covered(b, a.shingles)
+    return Measure(float(am.mean()) if len(am) else 0.0, float(bm.mean()) if len(bm) else 0.0,
+                   int(am.sum()), am, bm)
+
+
+def holes(mask: np.ndarray) -> int:
+    """Runs of uncovered words that have covered words on both sides (edits, not cuts at an end)."""
+    if not mask.any():
+        return 0
+    first, last = int(np.argmax(mask)), len(mask) - int(np.argmax(mask[::-1]))
+    inner = mask[first:last]
+    return int(np.count_nonzero(inner[1:] & ~inner[:-1]))
 
 
 def _slug(name: str) -> str:
@@ -72,40 +79,40 @@ def _slug(name: str) -> str:
 
 
 class Matcher:
-    """Matches entries against a store. Keeps a bounded cache of shingle sets (``cache_size``)."""
+    """Matches entries against a store. Keeps a bounded cache of fingerprints (``cache_size``)."""
 
     def __init__(self, store: Store, params: MatchParams | None = None, cache_size: int = 20_000) -> None:
         self.store = store
         self.params = params or MatchParams()
         self.cache_size = cache_size
-        self._shingles: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._fps: OrderedDict[int, fpmod.Fingerprint] = OrderedDict()
 
-    # -- shingle cache --------------------------------------------------------------------
+    # -- fingerprint cache ----------------------------------------------------------------
 
-    def remember(self, entry_id: int, shingles: np.ndarray) -> None:
-        self._shingles[entry_id] = shingles
-        self._shingles.move_to_end(entry_id)
-        while len(self._shingles) > self.cache_size:
-            self._shingles.popitem(last=False)
+    def remember(self, entry_id: int, fp: fpmod.Fingerprint) -> None:
+        self._fps[entry_id] = fp
+        self._fps.move_to_end(entry_id)
+        while len(self._fps) > self.cache_size:
+            self._fps.popitem(last=False)
 
     def forget(self, entry_id: int) -> None:
-        self._shingles.pop(entry_id, None)
+        self._fps.pop(entry_id, None)
 
-    def shingles(self, entry: StoredEntry) -> np.ndarray:
-        cached = self._shingles.get(entry.id)
+    def fingerprint(self, entry: StoredEntry) -> fpmod.Fingerprint:
+        cached = self._fps.get(entry.id)
         if cached is None:
-            cached = fpmod.fingerprint(entry.text).shingles
+            cached = fpmod.fingerprint(entry.text)
             self.remember(entry.id, cached)
         else:
-            self._shingles.move_to_end(entry.id)
+            self._fps.move_to_end(entry.id)
         return cached
 
     # -- the decision -----------------------------------------------------------------------
 
     def related(self, m: Measure) -> bool:
         p = self.params
-        return m.shared >= p.min_shared and max(m.a_in_b, m.b_in_a) >= p.min_containment \
-            and min(m.a_in_b, m.b_in_a) >= p.min_coverage
+        return m.a_tokens >= p.min_tokens and max(m.a_cov, m.b_cov) >= p.min_containment \
+            and min(m.a_cov, m.b_cov) >= p.min_coverage
 
     def match(self, new: StoredEntry, clean: CleanText, fp: fpmod.Fingerprint, now: datetime) -> MatchResult:
         p = self.params
@@ -124,24 +131,39 @@ class Matcher:
             c = cands.get(cid)
             if c is None:
                 continue
-            m = measure(fp.shingles, self.shingles(c))
+            m = measure(fp, self.fingerprint(c))
             if self.related(m):
                 measures[cid] = m
         if not measures:
             return MatchResult()
-        # the group: originals of the related candidates; the strongest relation decides
         originals = self.store.originals_of(measures)
-        best = max(measures, key=lambda i: (measures[i].shared, -i))
-        root_id = originals.get(best, best)
-        root = cands.get(root_id) or self.store.entry(root_id)
-        if root.feed_id == new.feed_id:
-            m_root = measures.get(root_id) or measure(fp.shingles, self.shingles(root))
-            if m_root.jaccard >= p.same_story or (m_root.a_in_b >= p.same_story and m_root.b_in_a >= p.same_story):
-                return MatchResult(update_of=root_id)
+        missing = {originals[c] for c in measures if c in originals and originals[c] not in cands}
+        cands.update(self.store.entries(missing))
+        # The feed's own earlier entries: the same story again is an update of that entry. A feed
+        # never republishes itself, so its own stories are not originals for it (a copy it made
+        # earlier of another feed's story still leads to that story).
+        update_of = None
+        for cid in list(measures):
+            root_id = originals.get(cid, cid)
+            if cands[cid].feed_id == new.feed_id and update_of is None \
+                    and min(measures[cid].a_cov, measures[cid].b_cov) >= p.same_story:
+                update_of = cid
+            if cands[root_id].feed_id == new.feed_id:
+                del measures[cid]
+        if not measures:
+            return MatchResult(update_of=update_of)
+        # the group of the best-matching candidate; its original is the story's original
+        best = max(measures, key=lambda i: (max(measures[i].a_cov, measures[i].b_cov),
+                                            min(measures[i].a_cov, measures[i].b_cov), -i))
+        root = cands[originals.get(best, best)]
+        m_root = measures.get(root.id) or measure(fp, self.fingerprint(root))
         if self._precedes(new, root):
-            return self._reroot(new, fp, root, now)
-        link = self._link(new, clean, fp, root, cands, measures, originals)
-        return MatchResult(link=link) if link else MatchResult()
+            return self._reroot(new, fp, root)
+        # the copy must hold part of the original itself, not only of another copy
+        if m_root.a_tokens < p.min_tokens or m_root.b_cov < p.min_coverage:
+            return MatchResult(update_of=update_of)
+        via = self._via(new, fp, clean, root, cands, measures, originals)
+        return MatchResult(link=self._link(new, clean, root, m_root, via), update_of=update_of)
 
     @staticmethod
     def _precedes(new: StoredEntry, root: StoredEntry) -> bool:
@@ -152,65 +174,54 @@ class Matcher:
             return False
         return new.when < root.when
 
-    def _link(self, new: StoredEntry, clean: CleanText, fp: fpmod.Fingerprint, root: StoredEntry,
-              cands: dict[int, StoredEntry], measures: dict[int, Measure],
-              originals: dict[int, int]) -> Link | None:
+    def kind(self, m: Measure) -> str:
+        """m measures the copy (a) against the original (b)."""
         p = self.params
-        root_sh = self.shingles(root)
-        m = measures.get(root.id) or measure(fp.shingles, root_sh)
-        # m.a_in_b: share of the new text found in the original; m.b_in_a: share of the original
-        if m.shared < p.min_shared or m.b_in_a < p.min_coverage or max(m.a_in_b, m.b_in_a) < p.min_containment:
-            return None
-        coverage, share = m.b_in_a, m.a_in_b
-        via = self._via(new, fp.shingles, clean, root, m, cands, measures, originals)
-        kind = self.kind(coverage, share)
-        anomaly = None
-        if new.when < root.when:
-            anomaly = "copy dated before its original"
-        lag = (new.when - root.when).total_seconds()
-        credited = credits_name(clean, root.credit_names)
-        return Link(root.id, new.id, via, kind, coverage, share, lag, credited, anomaly)
-
-    def kind(self, coverage: float, share: float) -> str:
-        p = self.params
-        if share < p.faithful_share:
+        own_words = int(np.count_nonzero(~m.a_mask))
+        if own_words >= p.edit_tokens or m.a_cov < p.edit_share:
             return "edited"
-        return "verbatim" if coverage >= p.verbatim_coverage else "excerpt"
+        return "verbatim" if m.b_cov >= p.verbatim_coverage else "excerpt"
 
-    def _via(self, new: StoredEntry, new_sh: np.ndarray, clean: CleanText, root: StoredEntry, m_root: Measure,
+    def _link(self, copy: StoredEntry, clean: CleanText, root: StoredEntry, m: Measure,
+              via: int | None) -> Link:
+        anomaly = "copy dated before its original" if copy.when < root.when else None
+        lag = (copy.when - root.when).total_seconds()
+        credited = credits_name(clean, root.credit_names)
+        return Link(root.id, copy.id, via, self.kind(m), m.b_cov, m.a_cov, lag, credited, anomaly)
+
+    def _via(self, new: StoredEntry, fp: fpmod.Fingerprint, clean: CleanText, root: StoredEntry,
              cands: dict[int, StoredEntry], measures: dict[int, Measure],
              originals: dict[int, int]) -> int | None:
         """The earlier copy this entry took its text from, if it was not the original itself."""
         p = self.params
-        named = {_slug(s) for s in clean.sources}
-        named.discard("")
-        own = {_slug(new.feed_name), _slug(new.feed_title)}
-        named -= own
-        members = [c for cid, c in cands.items() if cid in measures and originals.get(cid) == root.id
-                   and c.feed_id != new.feed_id and c.when <= new.when]
+        named = {_slug(s) for s in clean.sources} - {"", _slug(new.feed_name), _slug(new.feed_title)}
+        members = {cid: c for cid, c in cands.items() if cid in measures and originals.get(cid) == root.id
+                   and c.feed_id != new.feed_id and c.when <= new.when}
         if named:
-            # also look at copies from the named feed that the candidate list left out
-            by_name = [c for c in members if {_slug(c.feed_name), _slug(c.feed_title)} & named]
-            if not by_name:
-                extra = [link.copy_id for link in self.store.links_of_original(root.id)]
-                more = self.store.entries([i for i in extra if i not in cands])
-                by_name = [c for c in more.values() if {_slug(c.feed_name), _slug(c.feed_title)} & named
+            if _slug(root.feed_name) in named or _slug(root.feed_title) in named:
+                return None
+            by_name = [c for c in members.values() if {_slug(c.feed_name), _slug(c.feed_title)} & named]
+            if not by_name:  # the named copy may have been left out of the candidate list
+                others = [link.copy_id for link in self.store.links_of_original(root.id)
+                          if link.copy_id not in members]
+                by_name = [c for c in self.store.entries(others).values()
+                           if {_slug(c.feed_name), _slug(c.feed_title)} & named
                            and c.feed_id != new.feed_id and c.when <= new.when]
-                for c in by_name:
-                    measures[c.id] = measure(new_sh, self.shingles(c))
             if by_name:
-                if _slug(root.feed_name) in named or _slug(root.feed_title) in named:
-                    return None
-                return max(by_name, key=lambda c: (measures[c.id].jaccard, -c.id)).id
-        best = None
-        for c in members:
-            mc = measures[c.id]
-            if mc.jaccard >= m_root.jaccard + p.via_margin and (best is None or mc.jaccard > measures[best].jaccard):
-                best = c.id
+                return max(by_name, key=lambda c: (measure(fp, self.fingerprint(c)).b_cov, -c.id)).id
+        root_fp = self.fingerprint(root)
+        best, best_share = None, p.via_share
+        for cid, c in members.items():
+            c_fp = self.fingerprint(c)
+            own = ~fpmod.covered(c_fp, root_fp.shingles)  # the copy's own words: its edits
+            if np.count_nonzero(own) < p.edit_tokens:
+                continue
+            repeated = np.count_nonzero(own & measures[cid].b_mask) / np.count_nonzero(own)
+            if repeated >= best_share:
+                best, best_share = cid, repeated
         return best
 
-    def _reroot(self, new: StoredEntry, fp: fpmod.Fingerprint, old_root: StoredEntry,
-                now: datetime) -> MatchResult:
+    def _reroot(self, new: StoredEntry, fp: fpmod.Fingerprint, old_root: StoredEntry) -> MatchResult:
         """The new entry is the group's original: link the old original and its copies to it."""
         members = [old_root.id] + [link.copy_id for link in self.store.links_of_original(old_root.id)]
         entries = self.store.entries(members)
@@ -218,12 +229,16 @@ class Matcher:
         for mid in members:
             e = entries[mid]
             old = self.store.link_of(mid)
-            m = measure(self.shingles(e), fp.shingles)
-            coverage, share = m.b_in_a, m.a_in_b
+            m = measure(self.fingerprint(e), fp)
+            if m.a_tokens < self.params.min_tokens:
+                continue
             clean = CleanText(e.text, e.dateline, e.credits, e.sources)
-            credited = credits_name(clean, new.credit_names)
-            via = old.via_id if old else None
-            anomaly = "copy dated before its original" if e.when < new.when else None
-            relinked.append(Link(new.id, mid, via, self.kind(coverage, share), coverage, share,
-                                 (e.when - new.when).total_seconds(), credited, anomaly))
+            relinked.append(self._link(e, clean, new, m, old.via_id if old else None))
         return MatchResult(relinked=tuple(relinked))
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    link: Link | None = None
+    update_of: int | None = None
+    relinked: tuple[Link, ...] = ()   # existing links re-pointed at a new original

@@ -101,7 +101,7 @@ class Pipeline:
         entry_id = self.store.insert_entry(feed.id, e, item.clean, item.content_hash, now, item.feed_text,
                                            item.article_text)
         self.store.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed, item.fp.tokens)
-        self.matcher.remember(entry_id, item.fp.shingles)
+        self.matcher.remember(entry_id, item.fp)
         counts.new += 1
         stored = StoredEntry(id=entry_id, feed_id=feed.id, feed_name=feed.name, role=feed.role, guid=e.guid,
                              url=e.url, title=e.title, published=e.published, first_seen=now,
@@ -113,7 +113,6 @@ class Pipeline:
     def _apply(self, entry_id: int, result: MatchResult, now: datetime) -> int:
         if result.update_of is not None:
             self.store.mark_update_of(entry_id, result.update_of)
-            return 0
         links: list[Link] = list(result.relinked)
         if result.link is not None:
             links.append(result.link)

@@ -151,9 +151,6 @@ def clean(markup: str | None, extra_patterns: tuple[Pattern, ...] = ()) -> Clean
     patterns = BOILERPLATE + extra_patterns
     for para in paras:
         words = len(para.split())
-        if tail and words <= TAIL_LINE_WORDS and not para.endswith((".", "!", "?", '"')):
-            continue
-        tail = False
         hit = None
         if words <= 80:
             for pat in patterns:
@@ -162,6 +159,9 @@ def clean(markup: str | None, extra_patterns: tuple[Pattern, ...] = ()) -> Clean
                     hit = (pat, m)
                     break
         if hit is None:
+            if tail and words <= TAIL_LINE_WORDS and not para.endswith((".", "!", "?", '"')):
+                continue  # a link of a "Related" list, a comment-form line...
+            tail = False
             kept.append(para)
             continue
         pat, m = hit
