@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -25,12 +26,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("relaywatch.articles")
 
+ROBOTS_TTL = 86400.0   # seconds a host's robots.txt is trusted before it is read again
+ROBOTS_RETRY = 3600.0  # seconds before an unreachable robots.txt is tried again
+
 
 class ArticleError(RelaywatchError):
     pass
 
 
-def extract_article(html: str, url: str | None = None) -> str | None:
+def extract_article(html: str | bytes, url: str | None = None) -> str | None:
     """The main text of an article page (paragraphs separated by blank lines), or None."""
     import trafilatura  # imported here: it is slow to import and only summary-only feeds need it
 
@@ -55,15 +59,15 @@ class ArticleFetcher:
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, str | None] = OrderedDict()
         self._cache_size = cache_size
-        self._robots: dict[str, RobotFileParser | None] = {}
+        self._robots: dict[str, tuple[float, RobotFileParser | None]] = {}  # host -> (expires, rules)
+        self._robots_locks: dict[str, threading.Lock] = {}
 
     def wanted(self, feed: Feed, entry: ParsedEntry) -> bool:
         if not entry.url or urlsplit(entry.url).scheme not in ("http", "https"):
             return False
         if feed.fetch_article is not None:
-            if feed.fetch_article:
-                return True
-        elif self.fetch_all:
+            return feed.fetch_article  # the feed's own setting wins, either way
+        if self.fetch_all:
             return True
         return self.summary_words > 0 and clean(entry.html).words < self.summary_words
 
@@ -89,26 +93,33 @@ class ArticleFetcher:
         parts = urlsplit(url)
         key = f"{parts.scheme}://{parts.netloc}"
         with self._lock:
-            known = key in self._robots
-            parser = self._robots.get(key)
-        if not known:
-            parser = None
-            try:
-                res = self.fetcher.get(f"{key}/robots.txt", accept="text/plain")
-                parser = RobotFileParser()
-                parser.parse(res.body.decode("utf-8", "replace").splitlines())
-            except RelaywatchError as e:
-                status = getattr(e, "status", None)
-                if status is not None and 400 <= status < 500:
-                    parser = None  # no robots.txt: everything allowed
-                else:
-                    parser = RobotFileParser()
-                    parser.disallow_all = True  # unreachable robots.txt: be careful, fetch nothing
+            host_lock = self._robots_locks.setdefault(key, threading.Lock())
+        with host_lock:  # one robots.txt request per host, however many threads want it at once
             with self._lock:
-                self._robots[key] = parser
+                expires, parser = self._robots.get(key, (0.0, None))
+            if time.monotonic() >= expires:
+                parser, ttl = self._load_robots(key)
+                with self._lock:
+                    self._robots[key] = (time.monotonic() + ttl, parser)
         if parser is None:
             return True
         return parser.can_fetch(self.fetcher.session.headers["User-Agent"], url)
+
+    def _load_robots(self, key: str) -> tuple[RobotFileParser | None, float]:
+        """The host's robots.txt (None: there is none, everything allowed) and how long to keep it."""
+        try:
+            res = self.fetcher.get(f"{key}/robots.txt", accept="text/plain")
+        except RelaywatchError as e:
+            status = getattr(e, "status", None)
+            if status is not None and 400 <= status < 500:
+                return None, ROBOTS_TTL  # no robots.txt: everything allowed
+            parser = RobotFileParser()
+            parser.disallow_all = True  # unreachable robots.txt: be careful, fetch nothing for a while
+            log.info("robots.txt of %s unavailable (%s): no article fetched there for now", key, e)
+            return parser, ROBOTS_RETRY
+        parser = RobotFileParser()
+        parser.parse(res.body[:500_000].decode("utf-8", "replace").splitlines())
+        return parser, ROBOTS_TTL
 
     def _fetch(self, url: str) -> str | None:
         try:
@@ -121,16 +132,17 @@ class ArticleFetcher:
             return None
         if not res.body:
             return None
-        html = res.body.decode(res.headers.get("Content-Type", "").partition("charset=")[2].strip() or "utf-8",
-                               "replace") if _codec_ok(res.headers.get("Content-Type", "")) else \
-            res.body.decode("utf-8", "replace")
-        return extract_article(html, res.url)
+        content_type = res.headers.get("Content-Type", "")
+        charset = content_type.partition("charset=")[2].split(";")[0].strip().strip('"')
+        if charset and _codec_ok(content_type):
+            return extract_article(res.body.decode(charset, "replace"), res.url)
+        return extract_article(res.body, res.url)  # bytes: trafilatura reads <meta charset> or guesses
 
 
 def _codec_ok(content_type: str) -> bool:
     import codecs
 
-    charset = content_type.partition("charset=")[2].strip().strip('"')
+    charset = content_type.partition("charset=")[2].split(";")[0].strip().strip('"')
     if not charset:
         return True
     try:

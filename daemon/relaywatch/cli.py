@@ -45,10 +45,13 @@ def _since(text: str | None) -> datetime | None:
 # -- commands ---------------------------------------------------------------------------------
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from .digest import add_digest_job
     from .scheduler import Daemon
 
     with _store(config) as store:
-        Daemon(config, store).run_forever()
+        daemon = Daemon(config, store)
+        daemon.extra_jobs.append(lambda sched: add_digest_job(sched, config, store))
+        daemon.run_forever()
     return 0
 
 
@@ -161,8 +164,10 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     if sys.stderr.isatty() and not args.quiet:
         from tqdm import tqdm
 
-        total = sum(1 for line in Path(args.file).open(encoding="utf-8", errors="replace") if line.strip()) \
-            if Path(args.file).is_file() else None
+        total = None
+        if Path(args.file).is_file():
+            with Path(args.file).open(encoding="utf-8", errors="replace") as f:
+                total = sum(1 for line in f if line.strip())
         bar = tqdm(total=total, unit="entries", desc="ingest", file=sys.stderr)
         progress = bar.update
     try:
@@ -261,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("config", help="show every setting (secrets masked)")
     s.set_defaults(func=cmd_config)
 
+    from .reports_cli import add_report_commands
+
+    add_report_commands(sub)
     return p
 
 

@@ -72,11 +72,13 @@ class SchedulerConfig:
 @dataclass(frozen=True)
 class DigestConfig:
     to: tuple[str, ...] = _s([], "recipients of the daily digest (empty: no digest is sent)")
-    sender: str = _s("relaywatch@localhost", "From: address of the digest")
+    sender: str = _s("relaywatch@localhost", "From: address of the digest (TOML key: from)")
     time: str = _s("07:00", "local time at which the digest is sent")
     timezone: str = _s("UTC", "IANA zone whose calendar day a digest covers")
     subject: str = _s("relaywatch digest for {date}: {copies} copies of {stories} stories",
                       "subject template; fields: date, copies, stories")
+    send_empty: bool = _s(True, "send a short 'nothing found' digest for a day without copies")
+    list_unsubscribe: str = _s("", "List-Unsubscribe header of the digest, e.g. <mailto:editor@example.org>")
 
 
 @dataclass(frozen=True)
@@ -270,17 +272,26 @@ def _convert(value: Any, want: type, where: str) -> Any:
     return tuple(value)
 
 
+# TOML keys that name a field differently (``from`` is a Python keyword)
+ALIASES: dict[str, dict[str, str]] = {"digest": {"from": "sender"}}
+
+
 def _section(cls: type, raw: Mapping[str, Any], name: str, lines: _Lines, path: str) -> Any:
     hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)}
+    aliases = ALIASES.get(name, {})
     values = {}
-    for key, value in raw.items():
-        line = lines.find(name, key)
+    for toml_key, value in raw.items():
+        line = lines.find(name, toml_key)
+        key = aliases.get(toml_key, toml_key)
+        if key != toml_key and key in raw:
+            raise ConfigError(f"{path}:{line}: '{name}.{toml_key}' and '{name}.{key}' are the same setting: "
+                              f"give one")
         if key not in known:
-            raise ConfigError(f"{path}:{line}: unknown key '{name}.{key}' "
-                              f"(known: {', '.join(sorted(known))})")
+            raise ConfigError(f"{path}:{line}: unknown key '{name}.{toml_key}' "
+                              f"(known: {', '.join(sorted(known | set(aliases)))})")
         try:
-            values[key] = _convert(value, hints[key], f"'{name}.{key}'")
+            values[key] = _convert(value, hints[key], f"'{name}.{toml_key}'")
         except ValueError as e:
             raise ConfigError(f"{path}:{line}: {e}") from e
     obj = cls(**values)

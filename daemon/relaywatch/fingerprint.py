@@ -35,6 +35,7 @@ _MULT = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x
                   0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB, 0xBF58476D1CE4E5B9],
                  dtype=np.uint64)
 EMPTY = np.zeros(0, dtype=np.int64)
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Fingerprint:
     shingles: np.ndarray   # the same, sorted and unique
     winnowed: np.ndarray   # sorted unique int64 fingerprints for the index
     tokens: int
+    numbers: frozenset[str] = frozenset()  # tokens with a digit: the figures a copy keeps
 
 
 def tokenize(text: str) -> list[str]:
@@ -88,7 +90,8 @@ def winnow(hashes: np.ndarray, window: int = WINDOW) -> np.ndarray:
 def fingerprint(text: str) -> Fingerprint:
     tokens = tokenize(text)
     seq = shingle_hashes(tokens)
-    return Fingerprint(seq, np.unique(seq), winnow(seq), len(tokens))
+    numbers = frozenset(t for t in tokens if _DIGIT.search(t))
+    return Fingerprint(seq, np.unique(seq), winnow(seq), len(tokens), numbers)
 
 
 def overlap(a: np.ndarray, b: np.ndarray) -> int:

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -45,6 +45,8 @@ class MatchParams:
     edit_share: float = 0.97      # ...or with less than this share of original words
     via_share: float = 0.7        # share of another copy's own changes repeated: taken from it
     same_story: float = 0.8       # same feed and this similar both ways: an update, not a repost
+    min_figures: float = 0.5      # share of the figures (numbers) of the text with fewer that the other has
+    figures_from: int = 3         # ...checked when both texts have at least this many
 
 
 @dataclass(frozen=True)
@@ -56,13 +58,17 @@ class Measure:
     a_tokens: int       # words of a found in b
     a_mask: np.ndarray
     b_mask: np.ndarray
+    figures_agree: float = 1.0  # share of the figures of the text with fewer found in the other
 
 
-def measure(a: fpmod.Fingerprint, b: fpmod.Fingerprint) -> Measure:
+def measure(a: fpmod.Fingerprint, b: fpmod.Fingerprint, figures_from: int = 3) -> Measure:
+    """Two reports from one template (earnings, weather, markets) share most words but not figures."""
     am = fpmod.covered(a, b.shingles)
     bm = fpmod.covered(b, a.shingles)
+    fewer = min(len(a.numbers), len(b.numbers))
+    figures = len(a.numbers & b.numbers) / fewer if fewer >= figures_from else 1.0
     return Measure(float(am.mean()) if len(am) else 0.0, float(bm.mean()) if len(bm) else 0.0,
-                   int(am.sum()), am, bm)
+                   int(am.sum()), am, bm, figures)
 
 
 def holes(mask: np.ndarray) -> int:
@@ -112,7 +118,7 @@ class Matcher:
     def related(self, m: Measure) -> bool:
         p = self.params
         return m.a_tokens >= p.min_tokens and max(m.a_cov, m.b_cov) >= p.min_containment \
-            and min(m.a_cov, m.b_cov) >= p.min_coverage
+            and min(m.a_cov, m.b_cov) >= p.min_coverage and m.figures_agree >= p.min_figures
 
     def match(self, new: StoredEntry, clean: CleanText, fp: fpmod.Fingerprint, now: datetime) -> MatchResult:
         p = self.params
@@ -163,7 +169,8 @@ class Matcher:
         if m_root.a_tokens < p.min_tokens or m_root.b_cov < p.min_coverage:
             return MatchResult(update_of=update_of)
         via = self._via(new, fp, clean, root, cands, measures, originals)
-        return MatchResult(link=self._link(new, clean, root, m_root, via), update_of=update_of)
+        return MatchResult(link=self._link(new, clean, root, m_root, via), update_of=update_of,
+                           relinked=self._adopt(new, root))
 
     @staticmethod
     def _precedes(new: StoredEntry, root: StoredEntry) -> bool:
@@ -228,13 +235,37 @@ class Matcher:
         relinked = []
         for mid in members:
             e = entries[mid]
-            old = self.store.link_of(mid)
             m = measure(self.fingerprint(e), fp)
             if m.a_tokens < self.params.min_tokens:
                 continue
             clean = CleanText(e.text, e.dateline, e.credits, e.sources)
-            relinked.append(self._link(e, clean, new, m, old.via_id if old else None))
+            relinked.append(self._link(e, clean, new, m, self._named_via(e, new, entries)))
         return MatchResult(relinked=tuple(relinked))
+
+    def _adopt(self, new: StoredEntry, root: StoredEntry) -> tuple[Link, ...]:
+        """Copies seen before the new entry whose relay footer names it: they came via it.
+
+        Feeds are polled in any order, so a relay of a relay may be stored before the copy it took.
+        """
+        orphans = {link.copy_id: link for link in self.store.named_orphans(root.id)}
+        if not orphans:
+            return ()
+        ours = {_slug(new.feed_name), _slug(new.feed_title)} - {""}
+        adopted = []
+        for cid, e in self.store.entries(list(orphans)).items():
+            if e.feed_id != new.feed_id and e.when >= new.when and ours & {_slug(s) for s in e.sources}:
+                adopted.append(replace(orphans[cid], via_id=new.id))
+        return tuple(adopted)
+
+    @staticmethod
+    def _named_via(e: StoredEntry, root: StoredEntry, group: dict[int, StoredEntry]) -> int | None:
+        """When a group is re-rooted: the earlier member whose outlet e's relay footer names."""
+        named = {_slug(s) for s in e.sources} - {"", _slug(e.feed_name), _slug(e.feed_title)}
+        if not named or named & {_slug(root.feed_name), _slug(root.feed_title)}:
+            return None
+        hits = [c for c in group.values() if c.id != e.id and c.feed_id != e.feed_id and c.when <= e.when
+                and {_slug(c.feed_name), _slug(c.feed_title)} & named]
+        return min(hits, key=lambda c: (c.when, c.id)).id if hits else None
 
 
 @dataclass(frozen=True)

@@ -109,3 +109,4 @@ class PollOutcome:
     error: str | None = None
     duration_ms: int = 0
     notes: list[str] = field(default_factory=list)
+    recorded: bool = True  # False when the database refused the poll's record (read-only, full, locked)

@@ -1,7 +1,11 @@
 """Poll one feed: fetch -> parse -> pipeline, and keep the feed's polling state in the store.
 
 A failure of any kind is recorded on the feed (status, last error, consecutive failures, next
-poll after an exponential backoff with jitter); it is never raised to the caller's loop.
+poll after an exponential backoff with jitter); it is never raised to the caller's loop. A
+database that refuses the record (read-only, disk full, locked past the busy timeout) is logged
+on one line and reported in the outcome (``recorded = False``); the next poll tries again.
+A host whose politeness slot does not come free in time (``HostBusy``) defers the poll a little
+without counting a failure against the feed.
 """
 
 from __future__ import annotations
@@ -11,19 +15,27 @@ import random
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from .articles import ArticleFetcher
 from .config import Config, parse_interval
 from .errors import RelaywatchError
 from .feeds import parse_feed
-from .fetch import Fetcher, FetchError
+from .fetch import Fetcher, FetchError, HostBusy
 from .models import Feed, PollOutcome
-from .pipeline import Counts, Pipeline, prepare
+from .pipeline import Counts, Pipeline, content_hash, prepare
 from .store import Store, utcnow
 
 log = logging.getLogger("relaywatch.poll")
 
 RETRY_FLOOR = 60  # seconds: the shortest wait after a failure
+MAX_TTL = 86400   # seconds: a feed's <ttl> or max-age longer than a day is taken as a day
+BUSY_DEFER = (30, 120)  # seconds: a poll put off because its host was busy comes back within this
+
+
+def _db_error(e: BaseException) -> bool:
+    """An error raised by SQLite itself (the store lets some through unwrapped)."""
+    return type(e).__module__ == "sqlite3"
 
 
 def next_interval(base: int, failures: int, max_backoff: int, rand: float, min_interval: int | None = None,
@@ -68,20 +80,31 @@ class Poller:
         outcome = PollOutcome(feed_id=feed.id, started=now)
         try:
             feed = self._poll(feed, now, outcome)
+        except HostBusy as e:
+            feed = self._deferred(feed, now, outcome, str(e))
         except RelaywatchError as e:
             feed = self._failed(feed, now, outcome, str(e), getattr(e, "status", None),
                                 getattr(e, "retry_after", None))
         except Exception as e:  # a bug or an unforeseen input: recorded on the feed, the loop goes on
-            log.exception("feed %s: unexpected error", feed.name)
-            feed = self._failed(feed, now, outcome, f"internal error: {type(e).__name__}: {e}", None, None)
+            if _db_error(e):
+                log.error("feed %s: database error: %s", feed.name, e)
+                message = f"database error: {e}"
+            else:
+                log.exception("feed %s: unexpected error", feed.name)
+                message = f"internal error: {type(e).__name__}: {e}"
+            feed = self._failed(feed, now, outcome, message, None, None)
         outcome.duration_ms = int((time.monotonic() - started) * 1000)
         try:
             with self.store.transaction():
                 self.store.save_feed_state(feed)
                 self.store.record_poll(outcome)
-        except RelaywatchError as e:
-            log.error("feed %s: cannot record the poll: %s", feed.name, e)
-            outcome.error = outcome.error or str(e)
+        except Exception as e:  # read-only, full or locked database: one line, never a crash
+            if not isinstance(e, RelaywatchError) and not _db_error(e):
+                raise
+            text = " ".join(str(e).split())[:300]
+            log.error("feed %s: cannot record the poll in %s: %s", feed.name, self.store.path, text)
+            outcome.recorded = False
+            outcome.error = outcome.error or f"cannot record the poll: {text}"
         return outcome
 
     def _poll(self, feed: Feed, now: datetime, outcome: PollOutcome) -> Feed:
@@ -97,23 +120,31 @@ class Poller:
             log.warning("feed %s: %s", feed.name, outcome.error)
             return replace(feed, status="gone", last_status=410, last_error=outcome.error, last_poll=now,
                            next_poll=None)
-        min_interval = feed.min_interval
-        if self.config.defaults.honor_ttl and res.max_age:
-            min_interval = res.max_age
+        honor = self.config.defaults.honor_ttl
         if res.not_modified:
+            # a 304 repeats the cache headers or says nothing: keep what the feed last asked for
+            min_interval = _ttl(res.max_age, None) if honor and res.max_age else \
+                (feed.min_interval if honor else None)
             return self._ok(feed, now, res.status, feed.etag if res.etag is None else res.etag,
                             res.last_modified or feed.last_modified, min_interval)
         doc = parse_feed(res.body, res.url, res.headers, now, self.config.fetch.max_entries)
-        if self.config.defaults.honor_ttl and doc.ttl_seconds:
-            min_interval = max(min_interval or 0, doc.ttl_seconds)
+        min_interval = _ttl(res.max_age, doc.ttl_seconds) if honor else None
         if doc.warning:
             outcome.notes.append(f"malformed feed, entries kept: {doc.warning}")
         feed = replace(feed, title=doc.title or feed.title)
         prepared = []
+        unchanged = 0
         for entry in doc.entries:
+            # an entry stored with the same content needs no article, text or fingerprint work
+            # (the pipeline would count it unchanged and stop there): most of a steady-state poll
+            state = self.store.entry_state(feed.id, entry.guid)
+            if state is not None and state[1] == content_hash(entry):
+                unchanged += 1
+                continue
             article = self.articles.text_for(feed, entry, self.store)
             prepared.append(prepare(entry, article))
-        counts: Counts = self.pipeline.ingest(feed, prepared, now)
+        counts: Counts = self.pipeline.ingest(feed, prepared, now) if prepared else Counts()
+        counts.unchanged += unchanged
         outcome.new_entries, outcome.updated_entries, outcome.links = counts.new, counts.updated, counts.links
         if doc.warning:
             outcome.error = f"malformed feed ({len(doc.entries)} entries kept): {doc.warning}"[:400]
@@ -127,6 +158,16 @@ class Poller:
                        last_error=warning, last_status=status, last_poll=now,
                        next_poll=now + timedelta(seconds=delay), min_interval=min_interval)
 
+    def _deferred(self, feed: Feed, now: datetime, outcome: PollOutcome, message: str) -> Feed:
+        """The host was busy: try again soon, without a failure against the feed."""
+        outcome.error = " ".join(f"deferred: {message}".split())[:400]
+        delay = BUSY_DEFER[0] + (BUSY_DEFER[1] - BUSY_DEFER[0]) * self.rng.random()
+        host = urlsplit(feed.url).hostname
+        if host:  # a host that asked every client to wait (Retry-After): come back after that
+            delay += self.fetcher.limiter.blocked_for(host)
+        log.info("feed %s: %s (next try in %ds)", feed.name, outcome.error, delay)
+        return replace(feed, next_poll=now + timedelta(seconds=delay))
+
     def _failed(self, feed: Feed, now: datetime, outcome: PollOutcome, message: str, status: int | None,
                 retry_after: float | None) -> Feed:
         message = " ".join(message.split())[:400]
@@ -137,6 +178,12 @@ class Poller:
         log.warning("feed %s: %s (failure %d, next try in %ds)", feed.name, message, failures, delay)
         return replace(feed, status="error", failures=failures, last_error=message, last_status=status,
                        last_poll=now, next_poll=now + timedelta(seconds=delay))
+
+
+def _ttl(max_age: int | None, ttl: int | None) -> int | None:
+    """The interval the publisher asks for (the longer of max-age and <ttl>), at most a day."""
+    wanted = max(max_age or 0, ttl or 0)
+    return min(wanted, MAX_TTL) if wanted > 0 else None
 
 
 __all__ = ["Poller", "next_interval", "FetchError"]

@@ -7,6 +7,7 @@ the schedule where it stopped. SIGTERM/SIGINT stop the scheduler and wait for po
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -105,21 +106,21 @@ class Daemon:
         if feed.status not in ACTIVE:
             self._unschedule(feed_id)
             return
-        self.poller.poll(feed)
+        outcome = self.poller.poll(feed)
+        if not outcome.recorded:
+            # the database refused the record (read-only, full, locked): the stored next_poll is
+            # stale, so keep the job's own interval instead of re-running it at once (issue 6)
+            return
         feed = self.store.feed(feed_id)
         if feed.next_poll is None or feed.status not in ACTIVE:
             self._unschedule(feed_id)
         elif not self.stopped.is_set():
-            try:
+            with contextlib.suppress(JobLookupError):
                 self.scheduler.modify_job(f"feed-{feed_id}", next_run_time=feed.next_poll)
-            except JobLookupError:
-                pass
 
     def _unschedule(self, feed_id: int) -> None:
-        try:
+        with contextlib.suppress(JobLookupError):
             self.scheduler.remove_job(f"feed-{feed_id}")
-        except JobLookupError:
-            pass
 
     def schedule(self, now: datetime | None = None) -> int:
         now = now or utcnow()
@@ -139,7 +140,7 @@ class Daemon:
         n = self.schedule()
         self.scheduler.start()
         log.info("relaywatch started: %d feeds, database %s", n, self.store.path)
-        _notify("READY=1\nSTATUS=polling %d feeds" % n)
+        _notify(f"READY=1\nSTATUS=polling {n} feeds")
         return n
 
     def stop(self) -> None:

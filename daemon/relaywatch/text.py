@@ -22,10 +22,50 @@ class TextError(RelaywatchError):
     pass
 
 
-BLOCK_TAGS = frozenset("""address article aside blockquote br dd details div dl dt fieldset figure footer
-form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td th thead tr ul
-""".split())
-SKIP_TAGS = frozenset("script style noscript template iframe svg head select button object embed".split())
+BLOCK_TAGS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
+)
+SKIP_TAGS = frozenset(
+    ["script", "style", "noscript", "template", "iframe", "svg", "head", "select", "button", "object", "embed"]
+)
 CAPTION_TAGS = frozenset(["figcaption"])
 
 
@@ -49,23 +89,41 @@ BOILERPLATE: tuple[Pattern, ...] = (
     _p("blogspot-no-comments", r"^(?:no comments|\d+ comments?)\s*:?\s*(?:post a comment)?\.?$", "drop-tail"),
     _p("blogspot-post-a-comment", r"^post a comment\.?$", "drop-tail"),
     _p("blogspot-nav", r"^(?:newer post\s*)?(?:older post\s*)?home$|^subscribe to:\s*post comments"),
-    _p("credit-line", r"^(?:source|sources|credit|courtesy(?: of)?|originally published (?:at|on|by)|"
-                      r"this (?:story|article) (?:first )?appeared (?:at|on|in))\s*:?\s*(?P<source>.{1,80}?)\.?$",
-       "attribution"),
-    _p("read-full-story", r"^(?:read|see|continue reading|view)(?: the)? (?:full |original |rest of the |whole )?"
-                          r"(?:story|article|report|this)?\s*(?:at|on|from)\s+(?P<source>.{1,80}?)\.?$",
-       "attribution"),
+    _p(
+        "credit-line",
+        r"^(?:source|sources|credit|courtesy(?: of)?|originally published (?:at|on|by)|"
+        r"quelle|fuente|fonte|bron|kilde|källa|lähde|źródło|zdroj|kaynak|источник|"
+        r"来源|來源|出典|出处|출처|"
+        r"this (?:story|article) (?:first )?appeared (?:at|on|in))\s*[:：]?\s*(?P<source>.{1,80}?)\.?$",
+        "attribution",
+    ),
+    _p(
+        "read-full-story",
+        r"^(?:read|see|continue reading|view)(?: the)? (?:full |original |rest of the |whole )?"
+        r"(?:story|article|report|this)?\s*(?:at|on|from)\s+(?P<source>.{1,80}?)\.?$",
+        "attribution",
+    ),
     _p("continue-reading", r"^(?:continue reading|read more|keep reading|read the rest)\b.{0,80}$"),
-    _p("share-line", r"^(?:share(?: this)?(?: article| story| post)?\s*(?::|on\b)|like this\s*:|tweet\b|"
-                     r"email this|print this|share\s*$|like loading|click to share)"),
+    _p(
+        "share-line",
+        r"^(?:share(?: this)?(?: article| story| post)?\s*(?::|on\b)|like this\s*:|tweet\b|"
+        r"email this|print this|share\s*$|like loading|click to share)",
+    ),
     _p("like-loading", r"^like loading\.*$|^loading\.\.\.$"),
     _p("subscribe-line", r"^(?:subscribe|sign up)\b.{0,160}\b(?:newsletter|inbox|updates|feed|alerts?)\b.{0,60}$"),
-    _p("related-block", r"^(?:related|related (?:posts|articles|stories|news)|you may also like|"
-                        r"more from .{1,40}|recommended|read next)\s*:?$", "drop-tail"),
-    _p("photo-credit", r"(?:\b(?:REUTERS|AP|AFP|EPA|Getty Images|Bloomberg|XINHUA)\s*/\s*[A-Z][\w.'’\- ]{1,60}"
-                       r"(?:\s*/\s*(?:File(?: Photo)?|Pool))?\s*\)?\.?$)|"
-                       r"^\(?(?:photo|picture|image|file photo|pictured)(?: by| credit)?\s*:.{0,200}$"
-                       r"|\((?:photo|picture) by [^)]{1,120}\)\.?$"),
+    _p(
+        "related-block",
+        r"^(?:related|related (?:posts|articles|stories|news)|you may also like|"
+        r"more from .{1,40}|recommended|read next)\s*:?$",
+        "drop-tail",
+    ),
+    _p(
+        "photo-credit",
+        r"(?:\b(?:REUTERS|AP|AFP|EPA|Getty Images|Bloomberg|XINHUA)\s*/\s*[A-Z][\w.'’\- ]{1,60}"
+        r"(?:\s*/\s*(?:File(?: Photo)?|Pool))?\s*\)?\.?$)|"
+        r"^\(?(?:photo|picture|image|file photo|pictured)(?: by| credit)?\s*:.{0,200}$"
+        r"|\((?:photo|picture) by [^)]{1,120}\)\.?$",
+    ),
     _p("advertisement", r"^(?:advertisement|sponsored content|ad)\s*$"),
     _p("tags-line", r"^(?:tags|filed under|categories|posted in)\s*:.{0,300}$"),
 )
@@ -74,7 +132,8 @@ TAIL_LINE_WORDS = 12  # a "drop-tail" pattern also drops the short lines that fo
 
 DATELINE = re.compile(
     r"^(?P<dateline>(?:[A-Z\u00c0-\u024f][\w\u00c0-\u024f .,'’/-]{0,80}?\s*)?"
-    r"\((?P<agency>[A-Za-z][\w .&'-]{0,40}?)\)\s*[-–—]+)\s*")
+    r"\((?P<agency>[A-Za-z][\w .&'-]{0,40}?)\)\s*[-–—]+)\s*"
+)
 SHORT_CREDIT = re.compile(r"^\(?[A-Z][\w.&'-]*(?: [A-Z][\w.&'-]*){0,3}\)?\.?$")
 
 _WS = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
@@ -83,8 +142,8 @@ _BREAK = "\x00"
 
 @dataclass(frozen=True)
 class CleanText:
-    text: str                     # the story: paragraphs joined by blank lines
-    dateline: str = ""            # "BEIRUT (Reuters) -"
+    text: str  # the story: paragraphs joined by blank lines
+    dateline: str = ""  # "BEIRUT (Reuters) -"
     credits: tuple[str, ...] = ()  # attribution lines and the dateline's agency
     sources: tuple[str, ...] = ()  # outlets named by relay footers ("appeared first on X")
     boilerplate: tuple[str, ...] = field(default=())  # names of the patterns that fired
@@ -101,9 +160,21 @@ def normalize(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
-_TRANSLATE = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
-                            "\u2014": "-", "\u2212": "-", "\u00ad": None, "\u200e": None, "\u200f": None,
-                            **{c: " " for c in range(0, 32) if c not in (10,)}})
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00ad": None,
+        "\u200e": None,
+        "\u200f": None,
+        **{c: " " for c in range(0, 32) if c not in (10,)},
+    }
+)
 
 
 def html_to_paragraphs(markup: str) -> tuple[list[str], bool]:
@@ -186,7 +257,7 @@ def clean(markup: str | None, extra_patterns: tuple[Pattern, ...] = ()) -> Clean
         if m and len(m.group("dateline")) <= 90:
             dateline = m.group("dateline").strip()
             credits.append(f"({m.group('agency').strip()})")
-            rest = kept[0][m.end():].strip()
+            rest = kept[0][m.end() :].strip()
             kept[0:1] = [rest] if rest else []
             fired.append("dateline")
     return CleanText("\n\n".join(kept), dateline, tuple(credits), tuple(sources), tuple(fired))

@@ -1,0 +1,161 @@
+"""Pictures of a story's spread, drawn by hand (no plotting library, no scripts, no external files).
+
+``story_svg``: a standalone SVG timeline: one row per outlet, time since the original across;
+the mark's shape is the kind of copy (circle verbatim, triangle excerpt, square edited; the
+original is a diamond), filled when the copy credits the original and hollow when it does not;
+a dashed line joins a copy to the copy it was taken from (via).
+
+``timeline_strip_html``: the compact version for the HTML digest. Mail clients (Gmail, Outlook)
+drop inline SVG, so it is a one-row table of time bins holding the same marks as text glyphs,
+styled inline.
+"""
+
+from __future__ import annotations
+
+import html
+from xml.sax.saxutils import escape, quoteattr
+
+from .queries import format_lag
+from .reports import Story
+
+KIND_LABEL = {"verbatim": "verbatim", "excerpt": "excerpt", "edited": "edited"}
+GLYPHS = {("verbatim", True): "●", ("verbatim", False): "○", ("excerpt", True): "▲",
+          ("excerpt", False): "△", ("edited", True): "■", ("edited", False): "□"}
+COLOR = "#1f4e79"
+UNCREDITED = "#b03a2e"
+
+
+def _ticks(lo: float, hi: float) -> tuple[float, list[float]]:
+    """A tick step (seconds) and the ticks covering [lo, hi]."""
+    span = max(hi - lo, 1.0)
+    for step in (300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800):
+        if span / step <= 8:
+            break
+    else:
+        step = 604800 * max(1, round(span / 604800 / 8))
+    first = (lo // step) * step
+    ticks, t = [], first
+    while t <= hi + 1e-9:
+        if t >= lo - 1e-9:
+            ticks.append(t)
+        t += step
+    return step, ticks
+
+
+def _mark(kind: str, x: float, y: float, r: float, filled: bool, color: str) -> str:
+    fill = color if filled else "#ffffff"
+    style = f'fill="{fill}" stroke="{color}" stroke-width="2"'
+    if kind == "excerpt":
+        pts = f"{x:.1f},{y - r:.1f} {x + r:.1f},{y + r * 0.8:.1f} {x - r:.1f},{y + r * 0.8:.1f}"
+        return f'<polygon points="{pts}" {style}/>'
+    if kind == "edited":
+        return f'<rect x="{x - r * 0.85:.1f}" y="{y - r * 0.85:.1f}" width="{r * 1.7:.1f}" ' \
+               f'height="{r * 1.7:.1f}" {style}/>'
+    if kind == "original":
+        pts = f"{x:.1f},{y - r:.1f} {x + r:.1f},{y:.1f} {x:.1f},{y + r:.1f} {x - r:.1f},{y:.1f}"
+        return f'<polygon points="{pts}" {style}/>'
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r * 0.9:.1f}" {style}/>'
+
+
+def story_svg(story: Story, width: int = 760) -> str:
+    """The story's spread as a standalone SVG document."""
+    rows: list[str] = [story.feed]
+    for c in story.copies:
+        if c.feed not in rows:
+            rows.append(c.feed)
+    row_h, top, left, right = 34, 56, 170, 30
+    legend_h = 46
+    plot_h = row_h * len(rows)
+    height = top + plot_h + 40 + legend_h
+    lo = min([0.0, *(c.lag_seconds for c in story.copies)])
+    hi = max([3600.0, *(c.lag_seconds for c in story.copies)])
+    hi += (hi - lo) * 0.04
+    plot_w = width - left - right
+
+    def x_of(t: float) -> float:
+        return left + (t - lo) / (hi - lo) * plot_w
+
+    def y_of(feed: str) -> float:
+        return top + rows.index(feed) * row_h + row_h / 2
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" font-size="12" '
+           f'role="img" aria-label={quoteattr("Spread of: " + story.title)}>',
+           f"<title>{escape(story.title)}</title>",
+           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+           f'<text x="{left}" y="22" font-size="15" font-weight="bold">{escape(story.title[:90])}</text>',
+           f'<text x="{left}" y="40" fill="#555555">{escape(story.feed)}, '
+           f'{escape(story.published.strftime("%Y-%m-%d %H:%M UTC"))}, {len(story.copies)} copies</text>']
+    for i, feed in enumerate(rows):
+        y = y_of(feed)
+        if i % 2:
+            out.append(f'<rect x="{left}" y="{y - row_h / 2:.1f}" width="{plot_w}" height="{row_h}" '
+                       f'fill="#f4f6f8"/>')
+        out.append(f'<text x="{left - 10}" y="{y + 4:.1f}" text-anchor="end">{escape(feed[:24])}</text>')
+    _, ticks = _ticks(lo, hi)
+    axis_y = top + plot_h
+    for t in ticks:
+        x = x_of(t)
+        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{axis_y}" stroke="#dddddd"/>')
+        label = "0" if t == 0 else format_lag(t)
+        out.append(f'<text x="{x:.1f}" y="{axis_y + 16}" text-anchor="middle" fill="#555555">{label}</text>')
+    out.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#888888"/>')
+    out.append(f'<text x="{left + plot_w / 2:.1f}" y="{axis_y + 32}" text-anchor="middle" fill="#555555">'
+               "time since the original</text>")
+    where = {c.copy_id: (x_of(c.lag_seconds), y_of(c.feed)) for c in story.copies}
+    where[story.id] = (x_of(0), y_of(story.feed))
+    for c in story.copies:
+        if c.via_id is not None and c.via_id in where:
+            (x1, y1), (x2, y2) = where[c.via_id], where[c.copy_id]
+            out.append(f'<line class="via" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+                       f'stroke="#888888" stroke-dasharray="4 3"/>')
+    x0, y0 = where[story.id]
+    out.append(f'<g class="mark original" data-entry-id="{story.id}"><title>{escape(story.feed)}: original'
+               f"</title>{_mark('original', x0, y0, 8, True, '#333333')}</g>")
+    for c in story.copies:
+        x, y = where[c.copy_id]
+        color = COLOR if c.credited else UNCREDITED
+        tip = (f"{c.feed}: {c.kind}, {round(c.coverage * 100)}% of the original, {c.lag}, "
+               f"{'credited' if c.credited else 'not credited'}"
+               + (f", via {c.via_feed}" if c.via_feed else "") + (f" ({c.anomaly})" if c.anomaly else ""))
+        out.append(f'<g class="mark copy {escape(c.kind)}" data-entry-id="{c.copy_id}" '
+                   f'data-credited="{str(c.credited).lower()}"><title>{escape(tip)}</title>'
+                   f"{_mark(c.kind, x, y, 7, c.credited, color)}</g>")
+    ly = axis_y + 52
+    lx = 20.0
+    legend = [("original", True, "#333333", "original"), ("verbatim", True, COLOR, "verbatim, credited"),
+              ("excerpt", True, COLOR, "excerpt, credited"), ("edited", True, COLOR, "edited, credited"),
+              ("verbatim", False, UNCREDITED, "hollow: not credited")]
+    for kind, filled, color, label in legend:
+        out.append(_mark(kind, lx + 6, ly, 6, filled, color))
+        out.append(f'<text x="{lx + 16:.1f}" y="{ly + 4}">{escape(label)}</text>')
+        lx += 30 + len(label) * 6.4
+    out.append(f'<line x1="{lx + 4:.1f}" y1="{ly}" x2="{lx + 28:.1f}" y2="{ly}" stroke="#888888" '
+               'stroke-dasharray="4 3"/>')
+    out.append(f'<text x="{lx + 34:.1f}" y="{ly + 4}">taken via another copy</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def timeline_strip_html(story: Story, bins: int = 24) -> str:
+    """A compact timeline for e-mail: one table row of time bins with a glyph per copy."""
+    if not story.copies:
+        return ""
+    hi = max(3600.0, *(max(c.lag_seconds, 0.0) for c in story.copies))
+    cells: list[list[str]] = [[] for _ in range(bins)]
+    for c in story.copies:
+        i = min(bins - 1, max(0, int(max(c.lag_seconds, 0.0) / hi * bins)))
+        color = COLOR if c.credited else UNCREDITED
+        tip = f"{c.feed} {c.lag} {c.kind} {'credited' if c.credited else 'not credited'}"
+        glyph = GLYPHS.get((c.kind, c.credited), "●")
+        cells[i].append(f'<span title="{html.escape(tip)}" style="color:{color}">{glyph}</span>')
+    cells[0].insert(0, '<span title="original" style="color:#333333">◆</span>')
+    td = ('<td style="border-left:1px solid #e3e3e3;padding:0;height:18px;text-align:center;'
+          'font-size:12px;line-height:14px;vertical-align:middle">')
+    tds = "".join(f'{td}{"".join(c)}</td>\n' for c in cells)
+    return ('<table role="presentation" cellpadding="0" cellspacing="0" style="border-collapse:collapse;'
+            'width:100%;max-width:520px;table-layout:fixed;border:1px solid #e3e3e3;margin:4px 0 2px 0">'
+            f"\n<tr>\n{tds}</tr></table>\n"
+            '<table role="presentation" cellpadding="0" cellspacing="0" style="width:100%;max-width:520px;'
+            'font-size:11px;color:#777777"><tr><td style="text-align:left">0</td>'
+            f'<td style="text-align:right">{html.escape(format_lag(hi))}</td></tr></table>')

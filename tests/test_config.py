@@ -1,0 +1,74 @@
+from pathlib import Path
+
+import pytest
+from relaywatch.cli import main
+from relaywatch.config import ConfigError, load_config, parse_config, parse_interval
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_example_config_loads_with_four_feeds() -> None:
+    config = load_config(REPO / "config" / "example.toml")
+    assert [f.name for f in config.feeds] == ["meridian", "daily-ledger", "echo-relay", "coastal-courier"]
+    wire = config.feeds[0]
+    assert (wire.role, wire.interval, wire.credit) == ("wire", 900, ("Meridian Wire", "Meridian"))
+    assert config.feeds[1].interval == 1800  # the [defaults] interval
+    assert Path(config.database.path) == REPO / "config" / "relaywatch.db"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("90s", 90), ("15m", 900), ("1h30m", 5400), ("2d", 172800), ("1.5h", 5400), (600, 600)])
+def test_parse_interval(text: str | int, expected: int) -> None:
+    assert parse_interval(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "15", "5 parsecs", "m", "-5m", "0s"])
+def test_parse_interval_rejects(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_interval(text)
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ('[[feeds]]\nname = "a"\nurl = "http://x/"\nintervall = "5m"\n',
+     "cfg.toml:4: unknown key 'feeds.intervall'"),
+    ('[database]\npath = "x.db"\ncolour = "red"\n', "cfg.toml:3: unknown key 'database.colour'"),
+    ('[databse]\npath = "x.db"\n', "cfg.toml:1: unknown key 'databse'"),
+    ('[[feeds]]\nname = "a"\nurl = "ftp://x/"\n', "cfg.toml:3: feed #1: not an http(s) URL: 'ftp://x/'"),
+    ('[[feeds]]\nname = "a"\nurl = "http://x/"\n\n[[feeds]]\nname = "a"\nurl = "http://y/"\n',
+     "cfg.toml:6: duplicate feed name 'a' (first on line 2)"),
+    ('[[feeds]]\nname = "a"\nurl = "http://x/"\ninterval = "soon"\n', "cfg.toml:4: feed #1: not an interval"),
+    ('[[feeds]]\nname = "a"\nurl = "http://x/"\nrole = "blog"\n', "cfg.toml:4: feed #1: role must be one of"),
+    ('[fetch]\nmax_bytes = "big"\n', "cfg.toml:2: 'fetch.max_bytes' must be an integer"),
+    ('[digest]\ntimezone = "Mars/Olympus"\n', "cfg.toml:2: 'digest.timezone' is not an IANA time zone"),
+    ('[smtp]\nsecurity = "ssl3"\n', "cfg.toml:2: 'smtp.security' must be starttls, tls or none"),
+    ('[[feeds]]\nurl = "http://x/"\n', "cfg.toml:1: feed #1 has no 'name'"),
+    ("[[feeds]\n", "cfg.toml: not valid TOML"),
+])
+def test_bad_config_names_file_line_and_key(toml: str, message: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        parse_config(toml, "cfg.toml")
+    assert str(e.value).startswith(message)
+    assert "\n" not in str(e.value)
+
+
+def test_cli_exits_2_with_one_line_before_doing_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(
+        f'[database]\npath = "{tmp_path / "x.db"}"\n[[feeds]]\nname = "a"\nurl = "http://x/"\nrol = "wire"\n'
+    )
+    assert main(["--config", str(cfg), "poll", "--once"]) == 2
+    err = capsys.readouterr().err
+    known = "name, url, role, interval, credit, fetch_article"
+    assert err == f"relaywatch: {cfg}:6: unknown key 'feeds.rol' (known: {known})\n"
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_secrets_are_masked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[database]\npath = "{tmp_path / "x.db"}"\n[smtp]\npassword_env = "RW_SECRET_ENV"\n')
+    assert main(["--config", str(cfg), "config"]) == 0
+    out = capsys.readouterr().out
+    assert "smtp.password_env = ********" in out
+    assert "RW_SECRET_ENV" not in out

@@ -1,0 +1,221 @@
+"""Each decision of the matcher on a small case, through the real pipeline and a real SQLite file."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from relaywatch.models import Link, ParsedEntry
+from relaywatch.pipeline import Pipeline, prepare
+from relaywatch.store import Store
+
+from .matchcases import CHINESE, CHINESE_OTHER, EARNINGS_A, EARNINGS_B, GERMAN, OTHER_REPORT, STORY
+
+T0 = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+FEEDS = {"wire": ("wire", ["Meridian Wire"]), "ledger": ("outlet", []), "courier": ("outlet", []),
+         "echo": ("relay", []), "mirror": ("relay", [])}
+
+
+def ps(paras: list[str]) -> str:
+    return "".join(f"<p>{html.escape(p)}</p>" for p in paras)
+
+
+class World:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.pipeline = Pipeline(store)
+        self.ids: dict[str, int] = {}
+
+    def add(self, feed: str, guid: str, body: str, hours: float, title: str = "") -> int:
+        role, credit = FEEDS[feed]
+        f = self.store.ensure_feed(feed, role, credit)
+        entry = ParsedEntry(guid=guid, url=f"https://{feed}.example.com/{guid}", title=title or guid, html=body,
+                            published=T0 + timedelta(hours=hours), published_raw=None, date_flag=None)
+        self.pipeline.ingest(f, [prepare(entry)], NOW)
+        state = self.store.entry_state(f.id, guid)
+        assert state is not None
+        self.ids[guid] = state[0]
+        return state[0]
+
+    def link(self, guid: str) -> Link | None:
+        return self.store.link_of(self.ids[guid])
+
+
+@pytest.fixture
+def world(store: Store) -> World:
+    return World(store)
+
+
+WP = '<p>The post <a href="https://ledger.example.com/p">Harbour halt</a> appeared first on <a href="x">Ledger</a>.</p>'
+
+
+def test_verbatim_copy_in_relay_boilerplate(world: World) -> None:
+    world.add("wire", "a", ps(["PORT ALDER, Nov 24 (Meridian Wire) - " + STORY[0]] + STORY[1:]), 0)
+    world.add("ledger", "copy", ps(STORY) + WP, 3.5)
+    link = world.link("copy")
+    assert link is not None
+    assert (link.original_id, link.kind, link.coverage, link.via_id) == (world.ids["a"], "verbatim", 1.0, None)
+    assert link.lag_seconds == 3.5 * 3600
+    assert link.credited is False
+
+
+def test_excerpt_of_fifteen_percent_with_a_credit_is_a_repost(world: World) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    world.add("ledger", "excerpt", ps(STORY[:2]) + "<p>Source: Meridian Wire</p>", 1)
+    link = world.link("excerpt")
+    assert link is not None and link.kind == "excerpt"
+    assert 0.12 <= link.coverage <= 0.2
+    assert link.credited is True
+
+
+def test_edited_copy(world: World) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    edited = [p.replace("said", "stated").replace("dollars", "USD") for p in STORY if "Analysts" not in p]
+    edited[3], edited[4] = edited[4], edited[3]
+    edited.insert(0, "Our correspondent adds that the mood in the town was tense on Monday evening.")
+    world.add("courier", "edit", ps(edited), 2, title="Breaking: terminal work stops")
+    link = world.link("edit")
+    assert link is not None and link.kind == "edited" and link.original_id == world.ids["a"]
+    assert 0.7 <= link.coverage < 0.95
+
+
+def test_copy_that_adds_its_own_text_is_still_a_repost(world: World) -> None:
+    world.add("wire", "a", ps(STORY[:6]), 0)
+    own = [
+        f"Paragraph {i} of the outlet's own analysis, which discusses regional shipping at length." for i in range(8)
+    ]
+    world.add("ledger", "bigger", ps(own[:4] + STORY[:6] + own[4:]), 1)
+    link = world.link("bigger")
+    assert link is not None and link.coverage == 1.0 and link.kind == "edited"
+
+
+def test_different_story_on_the_same_event_is_not_linked(world: World) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    world.add("courier", "other", ps(OTHER_REPORT), 2)
+    assert world.link("other") is None
+
+
+def test_two_earnings_reports_from_one_template_are_not_linked(world: World) -> None:
+    world.add("wire", "acme", f"<p>{EARNINGS_A}</p>", 0)
+    world.add("ledger", "borealis", f"<p>{EARNINGS_B}</p>", 1)
+    assert world.link("borealis") is None
+
+
+def test_follow_up_reusing_one_quote_is_not_linked(world: World) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    follow = ["The Port Alder harbour board voted on Thursday to appeal last week's ruling, reversing its chairman.",
+              STORY[4], "The appeal will be heard in March, the court registry said, and the site stays closed."]
+    world.add("wire", "follow", ps(follow), 72)
+    world.add("courier", "follow-copy", ps(follow), 73)
+    assert world.link("follow") is None
+    link = world.link("follow-copy")
+    assert link is not None and link.original_id == world.ids["follow"]
+
+
+def test_relay_of_a_relay_points_via_the_copy_it_took(world: World) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    ledger_html = ps(STORY[:8]) + WP
+    world.add("ledger", "copy", ledger_html, 2)
+    world.add("courier", "other-copy", ps(STORY[:8]), 2.5)
+    relay = ledger_html + '<br/><br/>from Ledger http://ift.tt/2xYz9Qa<br/>via <a href="https://ifttt.com">IFTTT</a>' \
+        "<p>No comments:</p><p>Post a Comment</p>"
+    world.add("echo", "relay", relay, 3, title="Harbour halt - from Ledger")
+    link = world.link("relay")
+    assert link is not None
+    assert (link.original_id, link.via_id, link.kind) == (world.ids["a"], world.ids["copy"], "excerpt")
+
+
+def test_relay_stored_before_the_copy_it_names_is_pointed_at_it_later(world: World) -> None:
+    """Feeds are polled in any order: the relay's feed may be read before the outlet's."""
+    world.add("wire", "a", ps(STORY), 0)
+    ledger_html = ps(STORY[:8]) + WP
+    relay = ledger_html + '<br/>from Ledger http://ift.tt/2xYz9Qa<br/>via <a href="https://ifttt.com">IFTTT</a>'
+    world.add("echo", "relay", relay, 3, title="Harbour halt - from Ledger")
+    first = world.link("relay")
+    assert first is not None and first.via_id is None
+    world.add("ledger", "copy", ledger_html, 2)
+    link = world.link("relay")
+    assert link is not None
+    assert (link.original_id, link.via_id, link.kind) == (world.ids["a"], world.ids["copy"], "excerpt")
+
+
+def test_relay_of_an_edited_copy_is_found_by_its_edits(world: World) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    edited = [p.replace("said", "stated") for p in STORY[:9]] + ["A line the outlet wrote itself about the mood."]
+    world.add("ledger", "edit", ps(edited), 2)
+    world.add("courier", "plain", ps(STORY), 2.5)
+    world.add("echo", "relay", ps(edited) + "<p>No comments:</p><p>Post a Comment</p>", 4)
+    link = world.link("relay")
+    assert link is not None and link.via_id == world.ids["edit"] and link.kind == "edited"
+    assert world.link("plain") is not None and world.link("plain").via_id is None  # type: ignore[union-attr]
+
+
+def test_independent_copies_do_not_point_via_each_other(world: World) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    world.add("ledger", "one", ps(STORY), 1)
+    world.add("courier", "two", ps(STORY), 2)
+    world.add("echo", "three", ps(STORY[:3]), 3)
+    assert [world.link(g).via_id for g in ("one", "two", "three")] == [None, None, None]  # type: ignore[union-attr]
+
+
+def test_wire_seen_after_its_copies_becomes_the_original(world: World) -> None:
+    world.add("echo", "relay", ps(STORY) + '<br/>from Ledger http://ift.tt/x<br/>via IFTTT', 5)
+    world.add("ledger", "copy", ps(STORY), 3)
+    world.add("wire", "a", ps(STORY), 0)
+    assert world.link("a") is None
+    relay, copy = world.link("relay"), world.link("copy")
+    assert relay is not None and copy is not None
+    assert relay.original_id == copy.original_id == world.ids["a"]
+    assert relay.via_id == world.ids["copy"]
+    assert relay.lag_seconds == 5 * 3600
+
+
+def test_copy_dated_before_the_wire_does_not_reverse_the_chain(world: World) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    world.add("ledger", "early", ps(STORY), -7)  # a wrong clock or a missing time zone
+    link = world.link("early")
+    assert link is not None and link.original_id == world.ids["a"]
+    assert link.anomaly == "copy dated before its original"
+
+
+def test_earliest_outlet_is_the_original_when_no_wire_has_the_story(world: World) -> None:
+    world.add("courier", "late", ps(STORY), 5)
+    world.add("ledger", "first", ps(STORY), 1)
+    link = world.link("late")
+    assert link is not None and link.original_id == world.ids["first"]
+    assert world.link("first") is None
+
+
+def test_correction_by_the_same_feed_is_an_update_not_a_repost(world: World, store: Store) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    corrected = ps(STORY[:-1] + [STORY[-1].replace("sixty", "ninety")])
+    world.add("wire", "a-corrected", corrected, 2)
+    assert world.link("a-corrected") is None
+    row = store.query("SELECT update_of FROM entries WHERE id = ?", [world.ids["a-corrected"]])
+    assert row == [{"update_of": world.ids["a"]}]
+
+
+def test_same_guid_with_an_edited_body_is_not_a_new_entry(world: World, store: Store) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    world.add("ledger", "copy", ps(STORY), 1)
+    world.add("ledger", "copy", ps(STORY[:-1]), 1)
+    assert store.count("entries") == 2
+    assert store.count("reposts") == 1
+
+
+def test_non_english_copy_is_detected(world: World) -> None:
+    world.add("wire", "de", ps(GERMAN), 0)
+    world.add("ledger", "de-copy", ps(GERMAN[:2]) + "<p>Quelle: Meridian Wire</p>", 1)
+    link = world.link("de-copy")
+    assert link is not None and link.kind == "excerpt" and link.original_id == world.ids["de"]
+
+
+def test_chinese_copy_is_detected_by_character_shingles(world: World) -> None:
+    world.add("wire", "zh", ps(CHINESE), 0)
+    world.add("courier", "zh-other", ps(CHINESE_OTHER), 0.5)
+    world.add("ledger", "zh-copy", ps(CHINESE[:3]), 1)
+    link = world.link("zh-copy")
+    assert link is not None and link.original_id == world.ids["zh"] and link.kind == "excerpt"
+    assert world.link("zh-other") is None

@@ -1,0 +1,84 @@
+import pytest
+from relaywatch.text import BOILERPLATE, clean, credits_name, html_to_paragraphs, normalize
+
+STORY = "<p>The harbour authority halted the expansion on Monday after the court ruling.</p>" \
+        "<p>Officials said the decision would be appealed within a month.</p>"
+
+
+def test_paragraph_breaks_are_kept_and_scripts_dropped() -> None:
+    paras, caption = html_to_paragraphs("<div><p>One <b>two</b></p><script>evil()</script>three<br>four"
+                                        "<ul><li>five</li></ul></div>")
+    assert paras == ["One two", "three", "four", "five"]
+    assert caption is False
+
+
+def test_unicode_is_normalised() -> None:
+    assert normalize("Caf\u0065\u0301 \u201cquoted\u201d \u2014 \ufb01ne\u00a0x") == 'Café "quoted" - fine x'
+
+
+@pytest.mark.parametrize(("footer", "pattern"), [
+    ('<p>The post <a href="https://x.example/p">Title</a> appeared first on <a href="https://x.example">'
+     'TRUNEWS</a>.</p>', "wordpress-appeared-first"),
+    ('<br/><br/>from TRUNEWS http://ift.tt/2xYz9Qa<br/>via <a href="https://ifttt.com">IFTTT</a>', "ifttt-from"),
+    ("<p>No comments:</p><p>Post a Comment</p>", "blogspot-no-comments"),
+    ('<p><a href="/more">Continue reading</a></p>', "continue-reading"),
+    ("<p>Share this: Facebook Twitter Email</p>", "share-line"),
+    ("<p>Subscribe to our newsletter to get the latest news in your inbox.</p>", "subscribe-line"),
+    ("<p>Protesters gather in Beirut, Lebanon, May 3. REUTERS/Mohamed Azakir</p>", "photo-credit"),
+    ('<figure><img src="x.jpg"><figcaption>A caption</figcaption></figure>', "figcaption"),
+    ('<div class="related"><h3>Related</h3><ul><li>Weekly roundup</li><li>Markets today</li></ul></div>',
+     "related-block"),
+])
+def test_relay_boilerplate_is_stripped_and_named(footer: str, pattern: str) -> None:
+    c = clean(STORY + footer)
+    assert c.text == ("The harbour authority halted the expansion on Monday after the court ruling.\n\n"
+                      "Officials said the decision would be appealed within a month.")
+    assert pattern in c.boilerplate
+
+
+def test_relay_footers_name_their_source() -> None:
+    c = clean(STORY + '<p>The post <a href="u">T</a> appeared first on <a href="v">TRUNEWS</a>.</p>'
+              "<br/><br/>from TRUNEWS http://ift.tt/2xYz9Qa<br/>via IFTTT")
+    assert c.sources == ("TRUNEWS", "TRUNEWS")
+
+
+def test_the_pattern_table_has_unique_names() -> None:
+    names = [p.name for p in BOILERPLATE]
+    assert len(names) == len(set(names))
+
+
+def test_dateline_is_set_apart_and_credits() -> None:
+    c = clean("<p>BEIRUT, May 3 (Reuters) - Israeli jets struck targets on Friday, officials said.</p>")
+    assert c.dateline == "BEIRUT, May 3 (Reuters) -"
+    assert c.text == "Israeli jets struck targets on Friday, officials said."
+    assert credits_name(c, ["Reuters"])
+    assert not credits_name(c, ["AP"])
+
+
+@pytest.mark.parametrize("line", ["Source: Reuters", "Read the full story at Reuters.",
+                                  "Continue reading at Reuters", "Reuters", "(Reuters)"])
+def test_credit_lines_credit(line: str) -> None:
+    c = clean(STORY + f"<p>{line}</p>")
+    assert credits_name(c, ["Reuters"]), line
+    assert "Reuters" not in c.text
+
+
+@pytest.mark.parametrize("html", [
+    "<p>The minister was unavailable, a spokesman told Reuters on Friday, adding that talks would go on.</p>",
+    "<p>Rescue workers search the rubble in Gaziantep on Tuesday. REUTERS/Umit Bektas</p>",
+])
+def test_incidental_mentions_and_photo_credits_do_not_credit(html: str) -> None:
+    c = clean(STORY + html)
+    assert not credits_name(c, ["Reuters"])
+
+
+def test_plain_text_input() -> None:
+    c = clean("First paragraph here.\n\nSecond one.")
+    assert c.text == "First paragraph here.\n\nSecond one."
+    assert c.words == 5
+
+
+def test_empty_and_broken_html() -> None:
+    assert clean("").text == ""
+    assert clean(None).text == ""
+    assert clean("<p>unclosed <b>tags<div>everywhere").text == "unclosed tags\n\neverywhere"
