@@ -1,0 +1,83 @@
+"""What the benchmarks share: building the Reuters repost benchmark, ingesting it, scoring it.
+
+The benchmark data and tools live beside the checkout (``../shared/``); nothing here is committed
+data. Every figure comes from relaywatch's real pipeline writing a real SQLite file.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+TOOLS = SHARED / "tools"
+DATA = SHARED / "data"
+sys.path.insert(0, str(ROOT / "daemon"))
+
+from relaywatch.ingest import IngestReport, ingest_file, load_feed_specs  # noqa: E402
+from relaywatch.queries import reposts  # noqa: E402
+from relaywatch.store import Store  # noqa: E402
+
+
+def need(path: Path) -> Path:
+    if not path.exists():
+        sys.exit(f"bench: {path} is absent (the shared corpora and tools sit beside the checkout)")
+    return path
+
+
+def build(out: Path, originals: int, copies: int, seed: int) -> Path:
+    """Run the benchmark generator once per (originals, copies, seed); reuse its output."""
+    if not (out / "truth.jsonl").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(need(TOOLS / "make_reuse_bench.py")), str(out),
+                        "--originals", str(originals), "--copies", str(copies), "--seed", str(seed)],
+                       check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
+@dataclass
+class Run:
+    seconds: float
+    entries: int
+    report: IngestReport
+    peak_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.entries / self.seconds if self.seconds else 0.0
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def ingest(db: Path, bench: Path, workers: int = 2) -> Run:
+    """Ingest ``bench/entries.jsonl`` into a fresh database at ``db``."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    specs = load_feed_specs(bench / "feeds.json")
+    with Store(db) as store:
+        t = time.perf_counter()
+        report = ingest_file(store, bench / "entries.jsonl", specs, workers=workers)
+        seconds = time.perf_counter() - t
+    return Run(seconds, report.counts.new, report, peak_rss_mb())
+
+
+def links_json(db: Path, out: Path) -> Path:
+    """What ``relaywatch reposts --json`` prints, written to ``out``."""
+    with Store(db) as store:
+        out.write_text(json.dumps(reposts(store)), encoding="utf-8")
+    return out
+
+
+def score(bench: Path, links: Path) -> list[str]:
+    """The shared scorer's output lines."""
+    done = subprocess.run([sys.executable, str(need(TOOLS / "score_reuse_bench.py")), str(bench), str(links)],
+                          check=True, capture_output=True, text=True)
+    return done.stdout.strip().splitlines()
