@@ -12,9 +12,11 @@ import html as htmlmod
 import json
 import logging
 import multiprocessing
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from .store import Store, utcnow
 log = logging.getLogger("relaywatch.ingest")
 
 BATCH = 500
+WINDOW = 1000  # lines prepared ahead per worker window
 
 
 class IngestError(RelaywatchError):
@@ -124,14 +127,27 @@ def _prepare(args: tuple[int, str, datetime]) -> tuple[int, str | None, str | No
 def _prepared_lines(path: Path, now: datetime, workers: int) -> Iterator[tuple[int, str | None, str | None,
                                                                               ParsedEntry | None,
                                                                               Prepared | None]]:
+    """The file's lines, parsed and prepared (by ``workers`` processes), in order.
+
+    At most two windows of ``WINDOW`` lines are in flight, so memory stays bounded however large
+    the file and however far the workers run ahead of the matcher.
+    """
     with path.open(encoding="utf-8", errors="replace") as f:
         lines = ((no, line, now) for no, line in enumerate(f, 1) if line.strip())
         if workers <= 1:
             yield from map(_prepare, lines)
             return
-        ctx = multiprocessing.get_context("fork" if hasattr(multiprocessing, "get_context") else None)
-        with ctx.Pool(workers) as pool:
-            yield from pool.imap(_prepare, lines, chunksize=64)
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pending: deque[Any] = deque()
+            while True:
+                while len(pending) < 2:
+                    window = list(islice(lines, WINDOW))
+                    if not window:
+                        break
+                    pending.append(pool.map_async(_prepare, window, chunksize=32))
+                if not pending:
+                    return
+                yield from pending.popleft().get()
 
 
 def ingest_file(store: Store, path: str | Path, specs: dict[str, FeedSpec] | None = None,

@@ -67,8 +67,8 @@ def measure(a: fpmod.Fingerprint, b: fpmod.Fingerprint, figures_from: int = 3) -
     bm = fpmod.covered(b, a.shingles)
     fewer = min(len(a.numbers), len(b.numbers))
     figures = len(a.numbers & b.numbers) / fewer if fewer >= figures_from else 1.0
-    return Measure(float(am.mean()) if len(am) else 0.0, float(bm.mean()) if len(bm) else 0.0,
-                   int(am.sum()), am, bm, figures)
+    a_hit, b_hit = int(np.count_nonzero(am)), int(np.count_nonzero(bm))
+    return Measure(a_hit / len(am) if len(am) else 0.0, b_hit / len(bm) if len(bm) else 0.0, a_hit, am, bm, figures)
 
 
 def holes(mask: np.ndarray) -> int:

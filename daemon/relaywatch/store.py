@@ -41,7 +41,7 @@ def to_db(dt: datetime | None) -> str | None:
 def from_db(text: str | None) -> datetime | None:
     if not text:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def utcnow() -> datetime:
@@ -196,6 +196,7 @@ END;
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
+CACHE_KIB = 32_768  # SQLite page cache per connection
 
 _FEED_COLUMNS = ("id, name, url, role, credit, interval_s, source, title, status, etag, last_modified, failures,"
                  " last_error, last_status, last_poll, next_poll, fetch_article, min_interval_s")
@@ -235,6 +236,7 @@ class Store:
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            self.conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # bounded: the index stays on disk
         except (sqlite3.Error, OSError) as e:
             raise StoreError(f"cannot open database {self.path}: {e}") from e
         self.db = sqlite_utils.Database(self.conn)
@@ -452,6 +454,14 @@ class Store:
         if entry_id not in found:
             raise StoreError(f"no entry with id {entry_id}")
         return found[entry_id]
+
+    def table_sizes(self) -> dict[str, int]:
+        """Bytes on disk per table and index (SQLite's dbstat), e.g. to weigh the fingerprint index."""
+        try:
+            rows = self.conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot measure {self.path}: {e}") from e
+        return {name: int(size) for name, size in rows}
 
     def count(self, table: str) -> int:
         if table not in ("feeds", "entries", "reposts", "polls", "fingerprint_index", "fingerprints"):
