@@ -1,0 +1,93 @@
+"""``relaywatch ingest``: archives go through the polling pipeline; bad lines are skipped, not fatal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from relaywatch.ingest import IngestError, ingest_file, load_feed_specs
+from relaywatch.queries import reposts
+from relaywatch.store import Store
+
+from .matchcases import STORY
+
+WIRE = "\n\n".join(STORY)
+
+
+def line(feed: str, guid: str, text: str, published: str, **extra: str) -> str:
+    return json.dumps({"feed": feed, "guid": guid, "url": f"https://{feed}.example.com/{guid}", "title": guid,
+                       "published": published, "text": text, **extra})
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    path = tmp_path / "archive.jsonl"
+    path.write_text("\n".join([
+        line("meridian", "a", WIRE, "2026-11-24T16:00:00Z"),
+        "{not json",
+        json.dumps({"feed": "ledger", "guid": "x", "title": "no text"}),
+        line("ledger", "copy", WIRE + "\n\nSource: Meridian Wire", "2026-11-24T19:30:00Z"),
+        line("echo", "excerpt", "\n\n".join(STORY[:3]), "2026-11-24T21:00:00+01:00"),
+        "",
+    ]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def specs(tmp_path: Path) -> Path:
+    path = tmp_path / "feeds.json"
+    path.write_text(json.dumps([{"name": "meridian", "role": "wire", "credit": ["Meridian Wire"]},
+                                {"name": "ledger", "role": "outlet"}, {"name": "echo", "role": "relay"}]))
+    return path
+
+
+def test_ingest_links_copies_and_reports_bad_lines(store: Store, archive: Path, specs: Path) -> None:
+    report = ingest_file(store, archive, load_feed_specs(specs))
+    assert (report.lines, report.bad, report.counts.new, report.counts.links) == (5, 2, 3, 2)
+    assert report.errors == [f"{archive}:2: skipped: not JSON: Expecting property name enclosed in double quotes:"
+                             " line 1 column 2 (char 1)", f"{archive}:3: skipped: no 'html' or 'text'"]
+    got = {(r["copy_feed"], r["original_feed"], r["kind"], r["credited"]) for r in reposts(store)}
+    assert got == {("ledger", "meridian", "verbatim", True), ("echo", "meridian", "excerpt", False)}
+    lag = {r["copy_feed"]: r["lag_seconds"] for r in reposts(store)}
+    assert lag == {"ledger": 3.5 * 3600, "echo": 4 * 3600}  # +01:00 converted to UTC
+
+
+def test_reingesting_the_same_file_adds_nothing(store: Store, archive: Path, specs: Path) -> None:
+    ingest_file(store, archive, load_feed_specs(specs))
+    before = (store.count("entries"), store.count("reposts"), store.count("fingerprint_index"))
+    again = ingest_file(store, archive, load_feed_specs(specs))
+    assert (again.counts.new, again.counts.updated, again.counts.unchanged, again.counts.links) == (0, 0, 3, 0)
+    assert (store.count("entries"), store.count("reposts"), store.count("fingerprint_index")) == before
+
+
+def test_worker_processes_give_the_same_result(tmp_path: Path, archive: Path, specs: Path) -> None:
+    results = []
+    for workers in (1, 2):
+        with Store(tmp_path / f"w{workers}.db") as s:
+            ingest_file(s, archive, load_feed_specs(specs), workers=workers)
+            results.append(sorted((r["copy_url"], r["original_url"], r["kind"]) for r in reposts(s)))
+    assert results[0] == results[1] and len(results[0]) == 2
+
+
+def test_feed_roles_come_from_the_feeds_list(store: Store, archive: Path, specs: Path) -> None:
+    ingest_file(store, archive, load_feed_specs(specs))
+    feed = store.feed_by_name("echo")
+    assert feed is not None and feed.role == "relay"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{}", "must be a JSON list of {name, role, credit}"),
+    ('[{"name": "a", "role": "blog"}]', "feed #1: role must be one of wire, outlet, relay: 'blog'"),
+    ("[oops", "cannot read feeds list"),
+])
+def test_a_bad_feeds_list_is_one_clear_error(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "feeds.json"
+    path.write_text(content)
+    with pytest.raises(IngestError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        load_feed_specs(path)
+
+
+def test_missing_archive_is_an_error(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="no such file"):
+        ingest_file(store, tmp_path / "nope.jsonl")
