@@ -43,7 +43,8 @@ class MatchParams:
     verbatim_coverage: float = 0.9
     edit_tokens: int = 3          # a copy with this many words of its own is edited...
     edit_share: float = 0.97      # ...or with less than this share of original words
-    via_share: float = 0.7        # share of another copy's own changes repeated: taken from it
+    via_share: float = 0.7        # share of another copy's own changes repeated: taken from it...
+    via_containment: float = 0.9  # ...when each holds at least this share of the other
     same_story: float = 0.8       # same feed and this similar both ways: an update, not a repost
     min_figures: float = 0.5      # share of the figures (numbers) of the text with fewer that the other has
     figures_from: int = 3         # ...checked when both texts have at least this many
@@ -78,6 +79,17 @@ def holes(mask: np.ndarray) -> int:
     first, last = int(np.argmax(mask)), len(mask) - int(np.argmax(mask[::-1]))
     inner = mask[first:last]
     return int(np.count_nonzero(inner[1:] & ~inner[:-1]))
+
+
+def _closeness(m: Measure) -> float:
+    """How nearly two texts are the same text: the smaller of the two coverages."""
+    return min(m.a_cov, m.b_cov)
+
+
+def _title_taken(title: str, relay_title: str) -> bool:
+    """Whether a relay's title is this title with something added ("<headline> - from <outlet>")."""
+    t, r = " ".join(title.lower().split()), " ".join(relay_title.lower().split())
+    return bool(t) and r != t and r.startswith(t)
 
 
 def _slug(name: str) -> str:
@@ -215,15 +227,22 @@ class Matcher:
                            if {_slug(c.feed_name), _slug(c.feed_title)} & named
                            and c.feed_id != new.feed_id and c.when <= new.when]
             if by_name:
-                return max(by_name, key=lambda c: (measure(fp, self.fingerprint(c)).b_cov, -c.id)).id
+                linked = set(clean.links)
+                return max(by_name, key=lambda c: (c.url in linked, _title_taken(c.title, new.title),
+                                                   _closeness(measure(fp, self.fingerprint(c))), c.when, c.id)).id
         root_fp = self.fingerprint(root)
         best, best_share = None, p.via_share
         for cid, c in members.items():
+            m = measures[cid]
+            # a copy of a copy holds nearly all of it and nearly nothing else (copies edited alike
+            # by the same house rules share edits, but not their cuts and additions)
+            if min(m.a_cov, m.b_cov) < p.via_containment:
+                continue
             c_fp = self.fingerprint(c)
             own = ~fpmod.covered(c_fp, root_fp.shingles)  # the copy's own words: its edits
             if np.count_nonzero(own) < p.edit_tokens:
                 continue
-            repeated = np.count_nonzero(own & measures[cid].b_mask) / np.count_nonzero(own)
+            repeated = np.count_nonzero(own & m.b_mask) / np.count_nonzero(own)
             if repeated >= best_share:
                 best, best_share = cid, repeated
         return best

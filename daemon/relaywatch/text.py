@@ -138,6 +138,7 @@ def _any(patterns: tuple[Pattern, ...]) -> re.Pattern[str]:
 
 _ANY = _any(BOILERPLATE)
 
+MAX_LINKS = 200  # hrefs kept per entry
 TAIL_LINE_WORDS = 12  # a "drop-tail" pattern also drops the short lines that follow it
 
 DATELINE = re.compile(
@@ -157,6 +158,7 @@ class CleanText:
     credits: tuple[str, ...] = ()  # attribution lines and the dateline's agency
     sources: tuple[str, ...] = ()  # outlets named by relay footers ("appeared first on X")
     boilerplate: tuple[str, ...] = field(default=())  # names of the patterns that fired
+    links: tuple[str, ...] = ()  # the hrefs of the entry (a relay's footer links the page it copied)
 
     @property
     def words(self) -> int:
@@ -189,13 +191,20 @@ _TRANSLATE = str.maketrans(
 
 def html_to_paragraphs(markup: str) -> tuple[list[str], bool]:
     """HTML (or plain text) -> paragraphs, and whether a caption element was dropped."""
+    paras, caption, _ = _walk(markup)
+    return paras, caption
+
+
+def _walk(markup: str) -> tuple[list[str], bool, list[str]]:
+    """Paragraphs, whether a caption was dropped, and the links (href) of the markup."""
     if "<" not in markup and "&" not in markup:
-        return [p for p in (normalize(x) for x in re.split(r"\n\s*\n|\r\n\s*\r\n", markup)) if p], False
+        return [p for p in (normalize(x) for x in re.split(r"\n\s*\n|\r\n\s*\r\n", markup)) if p], False, []
     try:
         root = lxml_html.fragment_fromstring(markup, create_parent="div")
     except (etree.ParserError, ValueError):
-        return [], False
+        return [], False, []
     parts: list[str] = []
+    links: list[str] = []
     caption = False
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, el in walker:
@@ -207,6 +216,8 @@ def html_to_paragraphs(markup: str) -> tuple[list[str], bool]:
                 continue
             if tag in BLOCK_TAGS:
                 parts.append(_BREAK)
+            elif tag == "a" and len(links) < MAX_LINKS and el.get("href"):
+                links.append(el.get("href").strip())
             if el.text:
                 parts.append(el.text)
         else:
@@ -216,14 +227,14 @@ def html_to_paragraphs(markup: str) -> tuple[list[str], bool]:
                 parts.append(el.tail)
     joined = "".join(parts)
     paras = [normalize(p) for p in re.split(r"\x00|\n\s*\n", joined)]
-    return [p for p in paras if p], caption
+    return [p for p in paras if p], caption, links
 
 
 def clean(markup: str | None, extra_patterns: tuple[Pattern, ...] = ()) -> CleanText:
     """The story text of an entry's HTML, with boilerplate, dateline and credit lines set apart."""
     if not markup:
         return CleanText("")
-    paras, caption = html_to_paragraphs(markup)
+    paras, caption, links = _walk(markup)
     fired: list[str] = ["figcaption"] if caption else []
     credits: list[str] = []
     sources: list[str] = []
@@ -271,7 +282,7 @@ def clean(markup: str | None, extra_patterns: tuple[Pattern, ...] = ()) -> Clean
             rest = kept[0][m.end() :].strip()
             kept[0:1] = [rest] if rest else []
             fired.append("dateline")
-    return CleanText("\n\n".join(kept), dateline, tuple(credits), tuple(sources), tuple(fired))
+    return CleanText("\n\n".join(kept), dateline, tuple(credits), tuple(sources), tuple(fired), tuple(links))
 
 
 def credits_name(clean_text: CleanText, names: tuple[str, ...] | list[str]) -> bool:
