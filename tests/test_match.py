@@ -81,6 +81,16 @@ def test_edited_copy(world: World) -> None:
     assert 0.7 <= link.coverage < 0.95
 
 
+def test_light_revision_swapping_a_word_in_four_is_found(world: World) -> None:
+    """Every fourth word replaced: no exact 4-word run survives, yet the text is the wire's."""
+    world.add("wire", "a", ps(STORY), 0)
+    revised = [" ".join(w if i % 4 != 2 else "quite" for i, w in enumerate(p.split())) for p in STORY]
+    world.add("courier", "light", ps(revised), 2)
+    link = world.link("light")
+    assert link is not None and link.original_id == world.ids["a"] and link.kind == "edited"
+    assert link.coverage < 0.5  # coverage stays the share of the wire's exact text that the copy holds
+
+
 def test_copy_that_adds_its_own_text_is_still_a_repost(world: World) -> None:
     world.add("wire", "a", ps(STORY[:6]), 0)
     own = [

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -45,6 +45,7 @@ class Fingerprint:
     winnowed: np.ndarray   # sorted unique int64 fingerprints for the index
     tokens: int
     numbers: frozenset[str] = frozenset()  # tokens with a digit: the figures a copy keeps
+    words: np.ndarray = field(default_factory=lambda: EMPTY)  # uint64 hash of each token, in order
 
 
 def tokenize(text: str) -> list[str]:
@@ -66,11 +67,16 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(31))
 
 
-def shingle_hashes(tokens: list[str], k: int = K) -> np.ndarray:
+def word_hashes(tokens: list[str]) -> np.ndarray:
+    return np.fromiter(map(_word_hash, tokens), dtype=np.uint64, count=len(tokens))
+
+
+def shingle_hashes(tokens: list[str], k: int = K, words: np.ndarray | None = None) -> np.ndarray:
     """Hashes of the overlapping k-token shingles, in text order (int64). Short texts: one shingle."""
     if not tokens:
         return EMPTY
-    words = np.fromiter((_word_hash(t) for t in tokens), dtype=np.uint64, count=len(tokens))
+    if words is None:
+        words = word_hashes(tokens)
     k = min(k, len(words))
     with np.errstate(over="ignore"):
         acc = np.zeros(len(words) - k + 1, dtype=np.uint64)
@@ -89,9 +95,10 @@ def winnow(hashes: np.ndarray, window: int = WINDOW) -> np.ndarray:
 
 def fingerprint(text: str) -> Fingerprint:
     tokens = tokenize(text)
-    seq = shingle_hashes(tokens)
+    words = word_hashes(tokens)
+    seq = shingle_hashes(tokens, words=words)
     numbers = frozenset(t for t in tokens if _DIGIT.search(t))
-    return Fingerprint(seq, np.unique(seq), winnow(seq), len(tokens), numbers)
+    return Fingerprint(seq, np.unique(seq), winnow(seq), len(tokens), numbers, words)
 
 
 def overlap(a: np.ndarray, b: np.ndarray) -> int:
@@ -99,6 +106,44 @@ def overlap(a: np.ndarray, b: np.ndarray) -> int:
     if not len(a) or not len(b):
         return 0
     return int(np.intersect1d(a, b, assume_unique=True).size)
+
+
+def gapped_shingles(words: np.ndarray, k: int = K) -> list[np.ndarray]:
+    """For each position j < k: hashes of the k-token shingles with token j left out, in text order.
+
+    Two texts share a gapped shingle where k - 1 of k tokens agree in place: a swapped word
+    ("said" for "stated") no longer breaks the k shingles around it.
+    """
+    n = len(words) - k + 1
+    if n <= 0:
+        return [EMPTY] * k
+    out = []
+    with np.errstate(over="ignore"):
+        for j in range(k):
+            acc = np.full(n, np.uint64(j + 1) * _MULT[k], dtype=np.uint64)
+            for p in range(k):
+                if p != j:
+                    acc += words[p: p + n] * _MULT[p]
+            out.append(_mix(acc).view(np.int64))
+    return out
+
+
+def fuzzy_covered(a: Fingerprint, b: Fingerprint, k: int = K) -> np.ndarray:
+    """For each token of ``a``: whether it lies in a k-token shingle that ``b`` has with at most one
+    token different (a light revision keeps most words in place around its substitutions)."""
+    n = a.tokens
+    if n < k or b.tokens < k or len(a.words) != n:
+        return np.zeros(n, dtype=bool)
+    ga, gb = gapped_shingles(a.words, k), gapped_shingles(b.words, k)
+    hit = np.zeros(n - k + 1, dtype=bool)
+    for sa, sb in zip(ga, gb, strict=True):
+        other = np.unique(sb)
+        idx = np.searchsorted(other, sa)
+        idx[idx >= len(other)] = 0
+        hit |= other[idx] == sa
+    cs = np.concatenate(([0], np.cumsum(hit)))
+    i = np.arange(n)
+    return (cs[np.minimum(len(hit), i + 1)] - cs[np.maximum(0, i - k + 1)]) > 0
 
 
 def covered(fp: Fingerprint, other_shingles: np.ndarray, k: int = K) -> np.ndarray:

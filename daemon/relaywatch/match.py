@@ -60,16 +60,36 @@ class Measure:
     a_mask: np.ndarray
     b_mask: np.ndarray
     figures_agree: float = 1.0  # share of the figures of the text with fewer found in the other
+    a_near: float = -1.0  # coverages allowing one word in four changed (-1: not measured, see a_cov)
+    b_near: float = -1.0
+
+    @property
+    def a_rel(self) -> float:
+        """Coverage that decides relatedness: exact, or allowing substitutions when that was measured."""
+        return max(self.a_cov, self.a_near)
+
+    @property
+    def b_rel(self) -> float:
+        return max(self.b_cov, self.b_near)
 
 
-def measure(a: fpmod.Fingerprint, b: fpmod.Fingerprint, figures_from: int = 3) -> Measure:
-    """Two reports from one template (earnings, weather, markets) share most words but not figures."""
+def measure(a: fpmod.Fingerprint, b: fpmod.Fingerprint, figures_from: int = 3, near_from: float = 1.1) -> Measure:
+    """Token coverage both ways; figures; and, when exact coverage stays under ``near_from``
+    (but some text is shared), coverage allowing one word in four to differ (light revisions).
+
+    Two reports from one template (earnings, weather, markets) share most words but not figures.
+    """
     am = fpmod.covered(a, b.shingles)
     bm = fpmod.covered(b, a.shingles)
     fewer = min(len(a.numbers), len(b.numbers))
     figures = len(a.numbers & b.numbers) / fewer if fewer >= figures_from else 1.0
     a_hit, b_hit = int(np.count_nonzero(am)), int(np.count_nonzero(bm))
-    return Measure(a_hit / len(am) if len(am) else 0.0, b_hit / len(bm) if len(bm) else 0.0, a_hit, am, bm, figures)
+    a_cov, b_cov = a_hit / len(am) if len(am) else 0.0, b_hit / len(bm) if len(bm) else 0.0
+    a_near = b_near = -1.0
+    if a_hit and max(a_cov, b_cov) < near_from:
+        a_near = float(np.count_nonzero(fpmod.fuzzy_covered(a, b))) / a.tokens
+        b_near = float(np.count_nonzero(fpmod.fuzzy_covered(b, a))) / b.tokens
+    return Measure(a_cov, b_cov, a_hit, am, bm, figures, a_near, b_near)
 
 
 def holes(mask: np.ndarray) -> int:
@@ -127,10 +147,13 @@ class Matcher:
 
     # -- the decision -----------------------------------------------------------------------
 
+    def measure(self, a: fpmod.Fingerprint, b: fpmod.Fingerprint) -> Measure:
+        return measure(a, b, self.params.figures_from, self.params.min_containment)
+
     def related(self, m: Measure) -> bool:
         p = self.params
-        return m.a_tokens >= p.min_tokens and max(m.a_cov, m.b_cov) >= p.min_containment \
-            and min(m.a_cov, m.b_cov) >= p.min_coverage and m.figures_agree >= p.min_figures
+        return m.a_tokens >= p.min_tokens and max(m.a_rel, m.b_rel) >= p.min_containment \
+            and min(m.a_rel, m.b_rel) >= p.min_coverage and m.figures_agree >= p.min_figures
 
     def match(self, new: StoredEntry, clean: CleanText, fp: fpmod.Fingerprint, now: datetime) -> MatchResult:
         p = self.params
@@ -149,7 +172,7 @@ class Matcher:
             c = cands.get(cid)
             if c is None:
                 continue
-            m = measure(fp, self.fingerprint(c))
+            m = self.measure(fp, self.fingerprint(c))
             if self.related(m):
                 measures[cid] = m
         if not measures:
@@ -174,11 +197,11 @@ class Matcher:
         best = max(measures, key=lambda i: (max(measures[i].a_cov, measures[i].b_cov),
                                             min(measures[i].a_cov, measures[i].b_cov), -i))
         root = cands[originals.get(best, best)]
-        m_root = measures.get(root.id) or measure(fp, self.fingerprint(root))
+        m_root = measures.get(root.id) or self.measure(fp, self.fingerprint(root))
         if self._precedes(new, root):
             return self._reroot(new, fp, root)
         # the copy must hold part of the original itself, not only of another copy
-        if m_root.a_tokens < p.min_tokens or m_root.b_cov < p.min_coverage:
+        if m_root.a_tokens < p.min_tokens or m_root.b_rel < p.min_coverage:
             return MatchResult(update_of=update_of)
         via = self._via(new, fp, clean, root, cands, measures, originals)
         return MatchResult(link=self._link(new, clean, root, m_root, via), update_of=update_of,
