@@ -36,7 +36,8 @@ class MatchError(RelaywatchError):
 @dataclass(frozen=True)
 class MatchParams:
     per_hash: int = 64            # postings read per fingerprint
-    max_candidates: int = 12      # candidates confirmed per new entry
+    max_candidates: int = 12      # candidates confirmed per new entry...
+    min_shared_ratio: float = 0.25  # ...that share at least this share of the best one's fingerprints
     min_tokens: int = 8           # words two texts must share to be related at all
     min_containment: float = 0.4  # one text must be at least this share the other's words...
     min_coverage: float = 0.1     # ...and the other at least this share
@@ -161,7 +162,9 @@ class Matcher:
         hits.pop(new.id, None)
         if not hits:
             return MatchResult()
-        need = 1 if len(fp.winnowed) < 6 else 2
+        # a candidate sharing a small fraction of what the best one shares is another story that
+        # happens to hold a phrase or a sentence of this one: not worth confirming
+        need = max(1 if len(fp.winnowed) < 6 else 2, int(max(hits.values()) * p.min_shared_ratio))
         ids = [i for i, n in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0])) if n >= need]
         ids = ids[: p.max_candidates]
         if not ids:
