@@ -12,13 +12,13 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .config import Config, ConfigError, describe, load_config, make_feed
 from .errors import RelaywatchError
+from .reports_cli import add_report_commands, when_option
 from .store import Store
 
 Handler = Callable[[argparse.Namespace, Config], int]
@@ -30,16 +30,6 @@ def _store(config: Config) -> Store:
 
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def _since(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError as e:
-        raise ConfigError(f"--since must be a date like 2026-11-28 or 2026-11-28T07:00: {text!r}") from e
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -79,7 +69,7 @@ def cmd_reposts(args: argparse.Namespace, config: Config) -> int:
     from .queries import RepostQuery, reposts, reposts_table
 
     with _store(config) as store:
-        rows = reposts(store, RepostQuery(_since(args.since), args.feed, args.limit))
+        rows = reposts(store, RepostQuery(when_option(args.since), args.feed, args.limit))
     if args.json:
         _print_json(rows)
     else:
@@ -265,8 +255,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("config", help="show every setting (secrets masked)")
     s.set_defaults(func=cmd_config)
-
-    from .reports_cli import add_report_commands
 
     add_report_commands(sub)
     return p

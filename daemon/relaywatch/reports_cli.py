@@ -30,7 +30,8 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-def _when(text: str | None, option: str = "--since") -> datetime | None:
+def when_option(text: str | None, option: str = "--since") -> datetime | None:
+    """A --since/--until value (a date or date-time; UTC unless it names a zone)."""
     if not text:
         return None
     try:
@@ -57,7 +58,7 @@ def cmd_stories(args: argparse.Namespace, config: Config) -> int:
     if args.min_copies < 1:
         raise ConfigError("--min-copies must be at least 1")
     with _store(config) as store:
-        items = stories(store, _when(args.since), args.feed, args.min_copies, args.limit)
+        items = stories(store, when_option(args.since), args.feed, args.min_copies, args.limit)
     if args.json:
         _print_json([s.as_dict() for s in items])
     else:
@@ -90,7 +91,7 @@ def cmd_outlets(args: argparse.Namespace, config: Config) -> int:
     from .reports import outlets, outlets_table
 
     with _store(config) as store:
-        items = outlets(store, _when(args.since), _when(args.until, "--until"))
+        items = outlets(store, when_option(args.since), when_option(args.until, "--until"))
     if args.json:
         _print_json([o.as_dict() for o in items])
     else:
