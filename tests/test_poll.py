@@ -205,3 +205,24 @@ def test_host_limiter_shared_between_feeds_of_a_host(srv: TestServer, tmp_path: 
     starts = sorted(h.start for h in srv.hits)
     assert len(starts) == 6 and srv.max_active == 1
     assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.19
+
+
+def test_large_poll_prepared_in_worker_processes_stores_the_same(srv: TestServer, tmp_path: Path) -> None:
+    """Text and fingerprints made in worker processes are those made in the polling thread."""
+    items = [(f"g{i}", f"Story {i}", f"<p>Body of story number {i}, told at some length for the test.</p>"
+              f"<p>The post <a href='x'>Story {i}</a> appeared first on Ledger.</p>") for i in range(12)]
+    url = srv.route("/big.xml", Response(rss(items)))
+    stored = []
+    for processes in (0, 2):
+        with Store(tmp_path / f"p{processes}.db") as store:
+            poller = _poller(make_config(tmp_path, f"[scheduler]\nprocesses = {processes}\n"), store)
+            try:
+                out = poller.poll(_feed(store, url), NOW)
+                assert (out.error, out.new_entries) == (None, 12)
+                assert (poller._pool is not None) == (processes == 2)
+            finally:
+                poller.close()
+            stored.append(store.query("SELECT e.guid, e.text, e.boilerplate, p.shingles, p.tokens FROM entries e"
+                                      " JOIN fingerprints p ON p.entry_id = e.id ORDER BY e.guid"))
+    assert stored[0] == stored[1] and len(stored[0]) == 12
+    assert "appeared first" not in stored[1][0]["text"]

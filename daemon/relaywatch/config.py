@@ -67,6 +67,7 @@ class FetchConfig:
 class SchedulerConfig:
     workers: int = _s(8, "threads polling feeds at once")
     jitter: int = _s(30, "seconds of random delay added to each scheduled poll")
+    processes: int = _s(2, "processes that clean and fingerprint the entries of large polls (0: none)")
 
 
 @dataclass(frozen=True)
@@ -326,6 +327,8 @@ def _validate(name: str, obj: Any) -> None:
                 raise ValueError(f"'fetch.{key}' must be positive")
     elif name == "scheduler" and obj.workers < 1:
         raise ValueError("'scheduler.workers' must be at least 1")
+    elif name == "scheduler" and obj.processes < 0:
+        raise ValueError("'scheduler.processes' must be 0 or more")
 
 
 def parse_config(text: str, path: str = "<config>", base_dir: Path | None = None) -> Config:

@@ -11,8 +11,11 @@ without counting a failure against the feed.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import random
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -22,8 +25,8 @@ from .config import Config, parse_interval
 from .errors import RelaywatchError
 from .feeds import parse_feed
 from .fetch import Fetcher, FetchError, HostBusy
-from .models import Feed, PollOutcome
-from .pipeline import Counts, Pipeline, content_hash, prepare
+from .models import Feed, ParsedEntry, PollOutcome
+from .pipeline import Counts, Pipeline, Prepared, content_hash, prepare
 from .store import Store, utcnow
 
 log = logging.getLogger("relaywatch.poll")
@@ -31,6 +34,11 @@ log = logging.getLogger("relaywatch.poll")
 RETRY_FLOOR = 60  # seconds: the shortest wait after a failure
 MAX_TTL = 86400   # seconds: a feed's <ttl> or max-age longer than a day is taken as a day
 BUSY_DEFER = (30, 120)  # seconds: a poll put off because its host was busy comes back within this
+POOL_FROM = 8  # entries to prepare in one poll from which the process pool is used
+
+
+def _prepare_pair(pair: tuple[ParsedEntry, str | None]) -> Prepared:
+    return prepare(*pair)
 
 
 def _db_error(e: BaseException) -> bool:
@@ -69,9 +77,27 @@ class Poller:
                                        config.defaults.summary_words)
         self.rng = rng or random.Random()
         self.max_backoff = parse_interval(config.defaults.max_backoff)
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def close(self) -> None:
         self.fetcher.close()
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
+
+    def _prepare(self, pairs: list[tuple[ParsedEntry, str | None]]) -> list[Prepared]:
+        """Text and fingerprints of a poll's entries: CPU work, done in worker processes when the
+        poll is large (threads share one interpreter lock; processes use every core)."""
+        processes = self.config.scheduler.processes
+        if processes < 2 or len(pairs) < POOL_FROM:
+            return [_prepare_pair(p) for p in pairs]
+        with self._pool_lock:
+            if self._pool is None:  # spawned, not forked: this process runs threads
+                self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+            pool = self._pool
+        return list(pool.map(_prepare_pair, pairs, chunksize=max(1, len(pairs) // (2 * processes))))
 
     def poll(self, feed: Feed, now: datetime | None = None) -> PollOutcome:
         """Poll one feed now; returns what happened (also recorded in the store)."""
@@ -132,7 +158,7 @@ class Poller:
         if doc.warning:
             outcome.notes.append(f"malformed feed, entries kept: {doc.warning}")
         feed = replace(feed, title=doc.title or feed.title)
-        prepared = []
+        todo: list[tuple[ParsedEntry, str | None]] = []
         unchanged = 0
         for entry in doc.entries:
             # an entry stored with the same content needs no article, text or fingerprint work
@@ -141,8 +167,8 @@ class Poller:
             if state is not None and state[1] == content_hash(entry):
                 unchanged += 1
                 continue
-            article = self.articles.text_for(feed, entry, self.store)
-            prepared.append(prepare(entry, article))
+            todo.append((entry, self.articles.text_for(feed, entry, self.store)))
+        prepared = self._prepare(todo)
         counts: Counts = self.pipeline.ingest(feed, prepared, now) if prepared else Counts()
         counts.unchanged += unchanged
         outcome.new_entries, outcome.updated_entries, outcome.links = counts.new, counts.updated, counts.links
