@@ -30,8 +30,12 @@ from relaywatch.digest import (
     day_window,
     due_days,
     last_due_day,
+    render_html,
+    render_text,
     send_digest,
 )
+from relaywatch.models import ParsedEntry
+from relaywatch.pipeline import Pipeline, prepare
 from relaywatch.scheduler import Daemon
 from relaywatch.store import Store
 
@@ -125,6 +129,32 @@ def test_content_of_a_day(db: Path) -> None:
         tokyo = build_content(store, DAY, "Asia/Tokyo")
         assert tokyo.copies == 5 and len(tokyo.stories) == 3
         assert build_content(store, date(2026, 11, 20), "Europe/London").empty
+
+
+def test_copy_found_after_its_days_digest_comes_in_the_next_one(db: Path) -> None:
+    """A copy of the 26th that relaywatch only finds at 09:00 on the 27th, after the 26th's 07:00
+    digest went out: the 27th's digest lists it as found late; no digest loses it."""
+    with Store(db) as store:
+        feed = store.ensure_feed("late-blog", "relay")
+        entry = ParsedEntry(guid="lb-comet", url="https://late.example/comet", title="Comet bit found",
+                            html=report_data._html(report_data.COMET),
+                            published=datetime(2026, 11, 26, 20, 0, tzinfo=UTC), published_raw=None,
+                            date_flag=None)
+        Pipeline(store).ingest(feed, [prepare(entry)], datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+        c = build_content(store, DAY, "Europe/London", send_time="07:00")
+        assert [(x.feed, x.title, x.original_feed) for x in c.late] == [
+            ("late-blog", "Comet bit found", "meridian-wire")]
+        assert c.copies == 4  # the day's own copies are unchanged
+        text = render_text(c)
+        assert "1 copy of earlier days found late." in text
+        assert "FOUND LATE" in text and "- late-blog, appeared 2026-11-26 20:00 GMT (+10h 00m after the" in text
+        assert "Found late" in render_html(c)
+        # the 26th's own window for late finds ended at 07:00 on the 27th
+        assert build_content(store, date(2026, 11, 26), "Europe/London", send_time="07:00").late == ()
+        # with the digest sent at 09:30, the 26th's digest saw the copy itself: it is not late on the 27th
+        assert build_content(store, DAY, "Europe/London", send_time="09:30").late == ()
+        assert [c.feed for s in build_content(store, date(2026, 11, 26), "Europe/London").stories
+                for c in s.copies] == ["the-ledger", "late-blog"]
 
 
 def test_day_window_follows_dst() -> None:

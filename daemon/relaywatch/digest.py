@@ -47,6 +47,7 @@ from .reports import (
     Story,
     copies_between,
     feed_status,
+    found_late,
     outlet_stats,
     percent,
 )
@@ -79,6 +80,7 @@ class DigestContent:
     stories: tuple[Story, ...]
     outlets: tuple[OutletStats, ...]
     problems: tuple[FeedHealth, ...]
+    late: tuple[Copy, ...] = ()  # copies of earlier days found since the previous digest
 
     @property
     def tz(self) -> ZoneInfo:
@@ -95,7 +97,7 @@ class DigestContent:
 
     @property
     def empty(self) -> bool:
-        return not self.stories
+        return not self.stories and not self.late
 
     @property
     def title_day(self) -> str:
@@ -109,14 +111,25 @@ def day_window(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
 
 
-def build_content(store: Store, day: date, timezone: str, now: datetime | None = None) -> DigestContent:
-    """The day's copies grouped by story (most copied first), outlet counts and feed problems."""
-    start, end = day_window(day, ZoneInfo(timezone))
+def build_content(store: Store, day: date, timezone: str, now: datetime | None = None,
+                  send_time: str = "00:00") -> DigestContent:
+    """The day's copies grouped by story (most copied first), outlet counts and feed problems.
+
+    Copies that appeared on earlier days but were found only after the previous digest went out
+    (between ``send_time`` on ``day`` and ``send_time`` the next day) come as ``late``: every link
+    reaches some digest, however late its feed was read.
+    """
+    tz = ZoneInfo(timezone)
+    start, end = day_window(day, tz)
+    hour, minute = (int(x) for x in send_time.split(":"))
+    found_from = datetime.combine(day, time(hour, minute), tzinfo=tz).astimezone(ZoneInfo("UTC"))
+    found_to = datetime.combine(day + timedelta(days=1), time(hour, minute), tzinfo=tz).astimezone(ZoneInfo("UTC"))
     with store.lock:  # read between writers' transactions
         stories = copies_between(store, start, end)
+        late = found_late(store, start, found_from, found_to)
         problems = tuple(h for h in feed_status(store, now) if h.problem)
     outlets = outlet_stats([c for s in stories for c in s.copies])
-    return DigestContent(day, timezone, start, end, tuple(stories), tuple(outlets), problems)
+    return DigestContent(day, timezone, start, end, tuple(stories), tuple(outlets), problems, tuple(late))
 
 
 def subject_of(content: DigestContent, template: str) -> str:
@@ -139,12 +152,13 @@ def _copies_word(n: int) -> str:
 
 
 def _summary(content: DigestContent) -> str:
-    if content.empty:
-        return f"Nothing found: no copy of any story appeared on {content.title_day}."
+    late = f" {_copies_word(len(content.late))} of earlier days found late." if content.late else ""
+    if not content.stories:
+        return f"Nothing found: no copy of any story appeared on {content.title_day}." + late
     n_unc = len(content.uncredited)
     return (f"{_copies_word(content.copies)} of {len(content.stories)} "
             f"{'story' if len(content.stories) == 1 else 'stories'}; "
-            f"{n_unc} without credit to the original.")
+            f"{n_unc} without credit to the original." + late)
 
 
 def _via(c: Copy) -> str:
@@ -154,7 +168,7 @@ def _via(c: Copy) -> str:
 def render_text(content: DigestContent) -> str:
     """The plain-text part."""
     out = [f"relaywatch digest for {content.title_day} ({content.timezone})", "", _summary(content), ""]
-    if not content.empty:
+    if content.stories:
         out += ["MOST REPUBLISHED", "================", ""]
         for i, s in enumerate(content.stories[:TOP_STORIES], 1):
             out.append(f"{i}. {s.title}")
@@ -187,6 +201,16 @@ def render_text(content: DigestContent) -> str:
                  "uncredited": percent(o.share_uncredited)} for o in content.outlets]
         out += [table(rows, [("feed", "outlet"), ("copies", "copies"), ("median", "median lag"),
                              ("uncredited", "uncredited")]), ""]
+    if content.late:
+        out += ["FOUND LATE", "==========", "",
+                "Copies that appeared on earlier days, found since the last digest:", ""]
+        for c in content.late:
+            out.append(f"- {c.feed}, appeared {_when(c.when, content)} ({c.lag} after the original), {c.kind} "
+                       f"{percent(c.coverage)}, {'credited' if c.credited else 'not credited'}: \"{c.title}\"")
+            out.append(f"  copy of {c.original_feed}: \"{c.original_title}\"" +
+                       (f" (via {c.via_feed})" if c.via_feed else ""))
+            out.append(f"  {c.url}")
+        out.append("")
     out += ["FEEDS", "=====", ""]
     if content.problems:
         out += [f"- {h.name}: {h.problem}" for h in content.problems]
@@ -243,7 +267,7 @@ def render_html(content: DigestContent) -> str:
            f'<h1 style="{_CSS["h1"]}">relaywatch digest for {_h(content.title_day)}</h1>',
            f'<p style="{_CSS["meta"]}">Times in {_h(content.timezone)}.</p>',
            f"<p>{_h(_summary(content))}</p>"]
-    if not content.empty:
+    if content.stories:
         out.append(f'<h2 style="{_CSS["h2"]}">Most republished</h2>')
         for i, s in enumerate(content.stories[:TOP_STORIES], 1):
             out.append(f'<h3 style="{_CSS["h3"]}">{i}. {_link(s.url, s.title)}</h3>')
@@ -269,6 +293,12 @@ def render_html(content: DigestContent) -> str:
         rows = [[_h(o.feed), _h(o.copies), _h(format_lag(o.median_lag_seconds)),
                  _h(percent(o.share_uncredited))] for o in content.outlets]
         out.append(_table_html(rows, ["outlet", "copies", "median lag", "uncredited"]))
+    if content.late:
+        out.append(f'<h2 style="{_CSS["h2"]}">Found late</h2>')
+        out.append("<p>Copies that appeared on earlier days, found since the last digest:</p>")
+        rows = [[_link(c.url, c.feed), _h(c.title), _h(_when(c.when, content)), _h(f"{c.kind} {percent(c.coverage)}"),
+                 _credit_html(c.credited), _h(f"{c.original_feed}: {c.original_title}")] for c in content.late]
+        out.append(_table_html(rows, ["copy", "headline", "appeared", "kind", "credited", "original"]))
     out.append(f'<h2 style="{_CSS["h2"]}">Feeds</h2>')
     if content.problems:
         out.append("<ul>" + "".join(f"<li><b>{_h(h.name)}</b>: {_h(h.problem)}</li>"
@@ -374,7 +404,7 @@ def send_digest(config: Config, store: Store, day: date, to: Sequence[str] | Non
     if not recipients:
         raise DigestError("no recipients: set to = [...] in [digest] or give --to")
     recorded = not to
-    content = build_content(store, day, config.digest.timezone, now)
+    content = build_content(store, day, config.digest.timezone, now, config.digest.time)
     day_s = day.isoformat()
     message_id = make_message_id(day, config.digest.sender)
     subject = subject_of(content, config.digest.subject)

@@ -153,6 +153,13 @@ def copies_between(store: Store, start: datetime, end: datetime) -> list[Story]:
     return out
 
 
+def found_late(store: Store, before: datetime, detected_from: datetime, detected_to: datetime) -> list[Copy]:
+    """Copies that appeared before ``before`` but were found only in [detected_from, detected_to):
+    a feed polled late, a backfill, a relay that dated its post in the past."""
+    rows = store.copy_rows(end=before, detected=(detected_from, detected_to))
+    return sorted(_copies(rows, store), key=lambda c: (c.when, c.copy_id))
+
+
 @dataclass(frozen=True)
 class StorySummary:
     id: int

@@ -140,7 +140,7 @@ def cmd_digest(args: argparse.Namespace, config: Config) -> int:
     day = _day(args.date, config)
     with _store(config) as store:
         if args.print:
-            content = build_content(store, day, config.digest.timezone)
+            content = build_content(store, day, config.digest.timezone, send_time=config.digest.time)
             recipients = args.to or list(config.digest.to) or ["(no recipients configured)"]
             msg = build_message(content, config, recipients, make_message_id(day, config.digest.sender),
                                 cte="8bit")

@@ -566,13 +566,18 @@ class Store:
     # -- reports and digests (issue 5) ---------------------------------------------------------
 
     def copy_rows(self, start: datetime | None = None, end: datetime | None = None, feed: str | None = None,
-                  original_id: int | None = None) -> list[dict[str, Any]]:
+                  original_id: int | None = None, detected: tuple[datetime, datetime] | None = None,
+                  ) -> list[dict[str, Any]]:
         """One dict per link with both entries' times (``*_when``: published, else first seen).
 
         ``start``/``end`` bound the copy's time (end excluded); ``feed`` keeps links where it is the
-        copy's or the original's feed. Ordered by original, then the copy's time.
+        copy's or the original's feed; ``detected`` bounds when the link was found (end excluded).
+        Ordered by original, then the copy's time.
         """
         where, args = [], []
+        if detected is not None:
+            where.append("r.detected_at >= ? AND r.detected_at < ?")
+            args += [to_db(detected[0]), to_db(detected[1])]
         if start is not None:
             where.append("coalesce(c.published, c.first_seen) >= ?")
             args.append(to_db(start))
