@@ -1,15 +1,17 @@
 """Match latency, index size and memory as the store grows to 1,000,000 entries.
 
-The store is grown with synthetic entries made of real Reuters sentences: each entry takes 6-14
-sentences of random 1987 stories, and a fifth of their words are swapped for other words of the
-collection, so entries share vocabulary and phrases the way news does, but are distinct texts.
-Growth writes entries and their fingerprints through ``Store`` in large transactions (no
-matching: it would only slow the growth down). At each checkpoint, probes go through the real
-pipeline one at a time, each in its own transaction, with a cold fingerprint cache (the worst
-case): 100 excerpts of stored entries with a few words changed (they must be linked to them)
-and 100 new texts (they must not be linked). Printed per checkpoint: entries, probe latency of
-``Matcher.match`` and of the whole entry (insert, index, match, link, commit) p50/p99, how many
-probes were linked right, RSS now, database size and the fingerprint index's bytes per entry.
+The store is grown with synthetic news made from the real 1987 Reuters stories: an order-2
+Markov chain over their words (each next word drawn after the two before it, as in the
+collection) writes each entry, so entries are distinct texts that share words and common
+phrases ("said in a statement", "mln dlrs") with the frequencies of wire copy, as different
+stories do. Growth writes entries and their fingerprints through ``Store`` in large transactions
+(no matching: it would only slow the growth down). At each checkpoint, probes go through the
+real pipeline one at a time, each in its own transaction, with a cold fingerprint cache (the
+worst case: every candidate's text is read back and fingerprinted again): 100 excerpts of stored
+entries with a few words changed (they must be linked to them) and 100 new texts (they must not
+be linked). Printed per checkpoint: entries, latency of ``Matcher.match`` and of the whole entry
+(insert, index, match, link, commit) p50/p99, probes linked right, RSS now, database size and
+the fingerprint index's bytes per entry.
 
 Side by side: datasketch's in-memory ``MinHashLSH`` (same shingles, 128 permutations, threshold
 0.4) over the first ``--baseline`` entries: its query latency, its recall on the same probes
@@ -41,9 +43,8 @@ from relaywatch.pipeline import METHOD, Pipeline, Prepared, prepare
 from relaywatch.store import Store
 
 T0 = datetime(1987, 3, 1, tzinfo=UTC)
-SWAP = 0.2
-_SENTENCES: list[str] = []
-_VOCAB: list[str] = []
+_CHAIN: dict[tuple[str, str], list[str]] = {}
+_STARTS: list[tuple[str, str]] = []
 
 
 def load_corpus() -> None:
@@ -53,19 +54,31 @@ def load_corpus() -> None:
     spec.loader.exec_module(mod)
     for doc in mod.load_reuters():
         for para in doc["paras"]:
-            _SENTENCES.extend(s for s in para.replace("  ", " ").split(". ") if len(s.split()) >= 6)
-    _VOCAB.extend(sorted({w for s in _SENTENCES[:20000] for w in s.split()}))
+            words = para.split()
+            if len(words) < 3:
+                continue
+            _STARTS.append((words[0], words[1]))
+            for a, b, c in zip(words, words[1:], words[2:], strict=False):
+                _CHAIN.setdefault((a, b), []).append(c)
 
 
 def synthetic(i: int) -> tuple[str, str]:
-    """Entry ``i``: (title, text), the same for the same i."""
+    """Entry ``i``: (title, text) of 4-6 paragraphs, the same for the same i."""
     rng = random.Random(i)
-    sentences = []
-    for _ in range(rng.randint(6, 14)):
-        words = rng.choice(_SENTENCES).split()
-        sentences.append(" ".join(rng.choice(_VOCAB) if rng.random() < SWAP else w for w in words) + ".")
-    paras = [" ".join(sentences[k:k + 3]) for k in range(0, len(sentences), 3)]
-    return " ".join(sentences[0].split()[:8]), "\n\n".join(paras)
+    paras = []
+    for _ in range(rng.randint(4, 6)):
+        a, b = rng.choice(_STARTS)
+        words = [a, b]
+        while len(words) < rng.randint(30, 70):
+            nxt = _CHAIN.get((a, b))
+            if not nxt:
+                a, b = rng.choice(_STARTS)
+                words += [a, b]
+                continue
+            a, b = b, rng.choice(nxt)
+            words.append(b)
+        paras.append(" ".join(words))
+    return " ".join(paras[0].split()[:8]), "\n\n".join(paras)
 
 
 def entry(i: int, title: str, text: str, prefix: str = "e", at: int | None = None) -> ParsedEntry:
@@ -86,7 +99,7 @@ def excerpt(i: int, rng: random.Random) -> tuple[str, str]:
     keep = paras[: max(1, (len(paras) + 1) // 2)]
     words = " ".join(keep).split()
     for _ in range(3):
-        words[rng.randrange(len(words))] = rng.choice(_VOCAB)
+        words[rng.randrange(len(words))] = rng.choice(_STARTS)[0]
     return "Copy: " + title, " ".join(words)
 
 
@@ -198,7 +211,7 @@ def main() -> None:
     ap.add_argument("--db", type=Path, default=Path("/tmp/relaywatch-scale.db"))
     args = ap.parse_args()
     load_corpus()
-    print(f"corpus: {len(_SENTENCES)} Reuters sentences, {len(_VOCAB)} words; swap {SWAP:.0%} of words")
+    print(f"corpus: an order-2 Markov chain over Reuters-21578 ({len(_CHAIN)} word pairs)")
     checkpoints = sorted({c for c in map(int, args.checkpoints.split(",")) if c <= args.entries} | {args.entries})
     for suffix in ("", "-wal", "-shm"):
         Path(str(args.db) + suffix).unlink(missing_ok=True)

@@ -93,12 +93,14 @@ def winnow(hashes: np.ndarray, window: int = WINDOW) -> np.ndarray:
     return np.unique(views.min(axis=1))
 
 
-def fingerprint(text: str) -> Fingerprint:
+def fingerprint(text: str, index: bool = True) -> Fingerprint:
+    """The fingerprint of a text; ``index=False`` leaves out the winnowed hashes (a candidate read
+    back from the store to be compared needs its shingles, not its index entries)."""
     tokens = tokenize(text)
     words = word_hashes(tokens)
     seq = shingle_hashes(tokens, words=words)
-    numbers = frozenset(t for t in tokens if _DIGIT.search(t))
-    return Fingerprint(seq, np.unique(seq), winnow(seq), len(tokens), numbers, words)
+    numbers = frozenset(t for t in tokens if not t.isalpha() and _DIGIT.search(t))
+    return Fingerprint(seq, np.unique(seq), winnow(seq) if index else EMPTY, len(tokens), numbers, words)
 
 
 def overlap(a: np.ndarray, b: np.ndarray) -> int:
@@ -128,16 +130,31 @@ def gapped_shingles(words: np.ndarray, k: int = K) -> list[np.ndarray]:
     return out
 
 
-def fuzzy_covered(a: Fingerprint, b: Fingerprint, k: int = K) -> np.ndarray:
+@dataclass(frozen=True)
+class Gapped:
+    """A text's gapped shingles: per left-out position, in text order; and all of them, sorted."""
+
+    seqs: tuple[np.ndarray, ...]
+    table: np.ndarray
+
+
+def gapped(fp: Fingerprint, k: int = K) -> Gapped:
+    seqs = tuple(gapped_shingles(fp.words, k)) if len(fp.words) == fp.tokens else (EMPTY,) * k
+    return Gapped(seqs, np.unique(np.concatenate(seqs)))
+
+
+def fuzzy_covered(a: Fingerprint, b: Fingerprint, k: int = K, ga: Gapped | None = None,
+                  gb: Gapped | None = None) -> np.ndarray:
     """For each token of ``a``: whether it lies in a k-token shingle that ``b`` has with at most one
-    token different (a light revision keeps most words in place around its substitutions)."""
+    token different (a light revision keeps most words in place around its substitutions).
+    ``ga``/``gb``: the texts' ``gapped`` shingles when already computed."""
     n = a.tokens
-    if n < k or b.tokens < k or len(a.words) != n:
+    if n < k or b.tokens < k or len(a.words) != n or len(b.words) != b.tokens:
         return np.zeros(n, dtype=bool)
-    ga, gb = gapped_shingles(a.words, k), gapped_shingles(b.words, k)
+    ga = ga or gapped(a, k)
+    other = (gb or gapped(b, k)).table
     hit = np.zeros(n - k + 1, dtype=bool)
-    for sa, sb in zip(ga, gb, strict=True):
-        other = np.unique(sb)
+    for sa in ga.seqs:  # the left-out position is part of each hash: no cross-position matches
         idx = np.searchsorted(other, sa)
         idx[idx >= len(other)] = 0
         hit |= other[idx] == sa

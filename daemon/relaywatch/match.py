@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -36,7 +37,7 @@ class MatchError(RelaywatchError):
 @dataclass(frozen=True)
 class MatchParams:
     per_hash: int = 64            # postings read per fingerprint
-    max_candidates: int = 12      # candidates confirmed per new entry...
+    max_candidates: int = 8       # candidates confirmed per new entry...
     min_shared_ratio: float = 0.25  # ...that share at least this share of the best one's fingerprints
     min_tokens: int = 8           # words two texts must share to be related at all
     min_containment: float = 0.4  # one text must be at least this share the other's words...
@@ -74,9 +75,11 @@ class Measure:
         return max(self.b_cov, self.b_near)
 
 
-def measure(a: fpmod.Fingerprint, b: fpmod.Fingerprint, figures_from: int = 3, near_from: float = 1.1) -> Measure:
-    """Token coverage both ways; figures; and, when exact coverage stays under ``near_from``
-    (but some text is shared), coverage allowing one word in four to differ (light revisions).
+def measure(a: fpmod.Fingerprint, b: fpmod.Fingerprint, figures_from: int = 3,
+            near: tuple[float, float] = (0.0, 1.1),
+            gapped_a: Callable[[], fpmod.Gapped] | None = None) -> Measure:
+    """Token coverage both ways; figures; and, when the larger exact coverage lies in
+    ``near`` = [low, high), coverage allowing one word in four to differ (light revisions).
 
     Two reports from one template (earnings, weather, markets) share most words but not figures.
     """
@@ -87,9 +90,10 @@ def measure(a: fpmod.Fingerprint, b: fpmod.Fingerprint, figures_from: int = 3, n
     a_hit, b_hit = int(np.count_nonzero(am)), int(np.count_nonzero(bm))
     a_cov, b_cov = a_hit / len(am) if len(am) else 0.0, b_hit / len(bm) if len(bm) else 0.0
     a_near = b_near = -1.0
-    if a_hit and max(a_cov, b_cov) < near_from:
-        a_near = float(np.count_nonzero(fpmod.fuzzy_covered(a, b))) / a.tokens
-        b_near = float(np.count_nonzero(fpmod.fuzzy_covered(b, a))) / b.tokens
+    if a_hit and near[0] <= max(a_cov, b_cov) < near[1]:
+        ga, gb = gapped_a() if gapped_a else fpmod.gapped(a), fpmod.gapped(b)
+        a_near = float(np.count_nonzero(fpmod.fuzzy_covered(a, b, ga=ga, gb=gb))) / a.tokens
+        b_near = float(np.count_nonzero(fpmod.fuzzy_covered(b, a, ga=gb, gb=ga))) / b.tokens
     return Measure(a_cov, b_cov, a_hit, am, bm, figures, a_near, b_near)
 
 
@@ -125,6 +129,7 @@ class Matcher:
         self.params = params or MatchParams()
         self.cache_size = cache_size
         self._fps: OrderedDict[int, fpmod.Fingerprint] = OrderedDict()
+        self._gapped: tuple[fpmod.Fingerprint, fpmod.Gapped] | None = None
 
     # -- fingerprint cache ----------------------------------------------------------------
 
@@ -140,7 +145,7 @@ class Matcher:
     def fingerprint(self, entry: StoredEntry) -> fpmod.Fingerprint:
         cached = self._fps.get(entry.id)
         if cached is None:
-            cached = fpmod.fingerprint(entry.text)
+            cached = fpmod.fingerprint(entry.text, index=False)
             self.remember(entry.id, cached)
         else:
             self._fps.move_to_end(entry.id)
@@ -149,7 +154,14 @@ class Matcher:
     # -- the decision -----------------------------------------------------------------------
 
     def measure(self, a: fpmod.Fingerprint, b: fpmod.Fingerprint) -> Measure:
-        return measure(a, b, self.params.figures_from, self.params.min_containment)
+        """``measure`` with this matcher's thresholds; the new entry's gapped shingles made once."""
+        p = self.params
+        return measure(a, b, p.figures_from, (p.min_coverage, p.min_containment), lambda: self._gapped_of(a))
+
+    def _gapped_of(self, fp: fpmod.Fingerprint) -> fpmod.Gapped:
+        if self._gapped is None or self._gapped[0] is not fp:
+            self._gapped = (fp, fpmod.gapped(fp))
+        return self._gapped[1]
 
     def related(self, m: Measure) -> bool:
         p = self.params
