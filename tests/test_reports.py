@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import relaywatch.store as storemod
+import relaywatch.store.core as store_core
 import yaml
 from relaywatch import cli
 from relaywatch.config import parse_config
@@ -155,14 +155,14 @@ def test_search_index_follows_inserts_and_updates(store: Store, tmp_path: Path) 
 
 def test_fts_migration_indexes_rows_already_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "old.db"
-    monkeypatch.setattr(storemod, "MIGRATIONS", storemod.MIGRATIONS[:1])
-    monkeypatch.setattr(storemod, "SCHEMA_VERSION", 1)
+    monkeypatch.setattr(store_core, "MIGRATIONS", store_core.MIGRATIONS[:1])
+    monkeypatch.setattr(store_core, "SCHEMA_VERSION", 1)
     old = report_data.populate(db)
     assert old.schema_version() == 1
     old.close()
     monkeypatch.undo()
     new = Store(db)
-    assert new.schema_version() == storemod.SCHEMA_VERSION >= 3
+    assert new.schema_version() == store_core.SCHEMA_VERSION >= 3
     assert {h.title for h in search(new, "eider ducks")} >= {"Harbour board approves tidal barrier for Port Ellery"}
     new.close()
 

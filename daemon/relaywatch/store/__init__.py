@@ -1,0 +1,16 @@
+"""The SQLite record. The only package that holds SQL or imports sqlite3 / sqlite_utils.
+
+Plain tables that anyone can query (``feeds``, ``entries``, ``fingerprints``,
+``fingerprint_index``, ``reposts``, ``polls``, ``digests``, ``entries_fts``) plus the
+``repost_report`` view. ``schema`` holds the migrations: an ordered list recorded in
+``schema_migrations``, each applied in its own transaction; a shipped migration is never edited,
+a change is a new one appended. ``core`` is the ``Store`` (feeds, entries, fingerprints, links);
+``reporting`` its read-side queries for reports and the digest's bookkeeping.
+"""
+
+from .base import StoreError, from_db, to_db, utcnow
+from .core import CACHE_KIB, Store
+from .schema import MIGRATIONS, SCHEMA_VERSION, Migration
+
+__all__ = ["CACHE_KIB", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "Store", "StoreError", "from_db", "to_db",
+           "utcnow"]
