@@ -39,6 +39,7 @@ class MatchParams:
     per_hash: int = 64            # postings read per fingerprint
     max_candidates: int = 8       # candidates confirmed per new entry...
     min_shared_ratio: float = 0.25  # ...that share at least this share of the best one's fingerprints
+    give_up_after: int = 3        # this many best candidates unrelated: the rest are not confirmed
     min_tokens: int = 8           # words two texts must share to be related at all
     min_containment: float = 0.4  # one text must be at least this share the other's words...
     min_coverage: float = 0.1     # ...and the other at least this share
@@ -183,7 +184,9 @@ class Matcher:
             return MatchResult()
         cands = self.store.entries(ids)
         measures: dict[int, Measure] = {}
-        for cid in ids:
+        for n, cid in enumerate(ids):
+            if n >= p.give_up_after and not measures:
+                break  # those sharing the most are other stories: the rest share less
             c = cands.get(cid)
             if c is None:
                 continue
