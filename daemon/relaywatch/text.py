@@ -80,6 +80,13 @@ def _p(name: str, pattern: str, action: str = "drop") -> Pattern:
     return Pattern(name, re.compile(pattern, re.I), action)
 
 
+# Photo agencies in "AGENCY/Photographer" credits. The credit pattern starts at the slash (a
+# literal lets the regex engine skip ahead: ~20x faster than starting at the agency's name), and
+# looks behind it for the agency, with or without one space (text is normalised: single spaces).
+_AGENCIES = ("REUTERS", "AP", "AFP", "EPA", "Getty Images", "Bloomberg", "XINHUA")
+_AGENCY_BEFORE_SLASH = "|".join(rf"(?<=\b{re.escape(a)}{sp}/)" for a in _AGENCIES for sp in ("", " "))
+_AGENCY_AT_END = re.compile(rf"\b(?:{'|'.join(re.escape(a) for a in _AGENCIES)}) ?$", re.I)
+
 # One table, tried in order against each paragraph. A named group "source" captures the outlet
 # that a relay footer names (used to find which copy a relay took its text from).
 BOILERPLATE: tuple[Pattern, ...] = (
@@ -118,8 +125,8 @@ BOILERPLATE: tuple[Pattern, ...] = (
         "drop-tail",
     ),
     _p(
-        "photo-credit",
-        r"(?:\b(?:REUTERS|AP|AFP|EPA|Getty Images|Bloomberg|XINHUA)\s*/\s*[A-Z][\w.'’\- ]{1,60}"
+        "photo-credit",  # "REUTERS/Name", "(Photo by Name)" at the end; "Photo: ..." lines
+        rf"(?:/(?:{_AGENCY_BEFORE_SLASH})\s*[A-Z][\w.'’\- ]{{1,60}}"
         r"(?:\s*/\s*(?:File(?: Photo)?|Pool))?\s*\)?\.?$)|"
         r"^\(?(?:photo|picture|image|file photo|pictured)(?: by| credit)?\s*:.{0,200}$"
         r"|\((?:photo|picture) by [^)]{1,120}\)\.?$",
@@ -127,16 +134,6 @@ BOILERPLATE: tuple[Pattern, ...] = (
     _p("advertisement", r"^(?:advertisement|sponsored content|ad)\s*$"),
     _p("tags-line", r"^(?:tags|filed under|categories|posted in)\s*:.{0,300}$"),
 )
-
-_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
-
-
-def _any(patterns: tuple[Pattern, ...]) -> re.Pattern[str]:
-    """One regex that matches where any of ``patterns`` does: most lines match none, cheaply."""
-    return re.compile("|".join("(?:" + _NAMED_GROUP.sub("(?:", p.regex.pattern) + ")" for p in patterns), re.I)
-
-
-_ANY = _any(BOILERPLATE)
 
 MAX_LINKS = 200  # hrefs kept per entry
 TAIL_LINE_WORDS = 12  # a "drop-tail" pattern also drops the short lines that follow it
@@ -241,11 +238,10 @@ def clean(markup: str | None, extra_patterns: tuple[Pattern, ...] = ()) -> Clean
     kept: list[str] = []
     tail = False
     patterns = BOILERPLATE + extra_patterns
-    any_pattern = _ANY if not extra_patterns else _any(patterns)
     for para in paras:
         words = len(para.split())
         hit = None
-        if words <= 80 and any_pattern.search(para):
+        if words <= 80:  # (one regex joining all patterns is 3x slower: anchors no longer help)
             for pat in patterns:
                 m = pat.regex.search(para)
                 if m:
@@ -267,7 +263,8 @@ def clean(markup: str | None, extra_patterns: tuple[Pattern, ...] = ()) -> Clean
         elif pat.action == "attribution":
             credits.append(para)
         if pat.name == "photo-credit" and m.start() > 0 and words > 40:
-            kept.append(para[: m.start()].strip())  # a long paragraph ending in a credit keeps its text
+            # a long paragraph ending in a credit keeps its text
+            kept.append(_AGENCY_AT_END.sub("", para[: m.start()]).strip())
     # a lone name as first or last line ("Reuters", "(AP)") is a credit line
     for idx in (len(kept) - 1, 0):
         if 0 <= idx < len(kept) and len(kept) > 1 and SHORT_CREDIT.match(kept[idx]):
