@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ import pytest
 from relaywatch.config import Config
 from relaywatch.fetch import HostLimiter
 from relaywatch.models import Feed
-from relaywatch.poll import MAX_TTL, Poller, next_interval
+from relaywatch.poll import MAX_TTL, POOL_PARSE_BYTES, Poller, PollError, next_interval
 from relaywatch.store import Store
 
 from ._servers import Response, TestServer, rss
@@ -208,10 +209,12 @@ def test_host_limiter_shared_between_feeds_of_a_host(srv: TestServer, tmp_path: 
 
 
 def test_large_poll_prepared_in_worker_processes_stores_the_same(srv: TestServer, tmp_path: Path) -> None:
-    """Text and fingerprints made in worker processes are those made in the polling thread."""
-    items = [(f"g{i}", f"Story {i}", f"<p>Body of story number {i}, told at some length for the test.</p>"
-              f"<p>The post <a href='x'>Story {i}</a> appeared first on Ledger.</p>") for i in range(12)]
-    url = srv.route("/big.xml", Response(rss(items)))
+    """Feeds parsed and texts fingerprinted in worker processes are those made in the polling thread."""
+    items = [(f"g{i}", f"Story {i}", f"<p>Body of story number {i}, told at some length for the test.</p>" * 40
+              + f"<p>The post <a href='x'>Story {i}</a> appeared first on Ledger.</p>") for i in range(12)]
+    body = rss(items)
+    assert len(body) >= POOL_PARSE_BYTES  # parsed in a worker process too
+    url = srv.route("/big.xml", Response(body))
     stored = []
     for processes in (0, 2):
         with Store(tmp_path / f"p{processes}.db") as store:
@@ -226,3 +229,36 @@ def test_large_poll_prepared_in_worker_processes_stores_the_same(srv: TestServer
                                       " JOIN fingerprints p ON p.entry_id = e.id ORDER BY e.guid"))
     assert stored[0] == stored[1] and len(stored[0]) == 12
     assert "appeared first" not in stored[1][0]["text"]
+
+
+def test_same_body_is_not_parsed_again(srv: TestServer, tmp_path: Path, store: Store,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that sends no ETag or Last-Modified: the body's hash, kept on the feed across restarts,
+    spares parsing the same document again; a changed body is parsed."""
+    url = srv.route("/f.xml", Response(rss(ITEMS)))
+    feed = _feed(store, url)
+    assert _poller(make_config(tmp_path), store).poll(feed, NOW).new_entries == 3
+
+    def no_parsing(*args: object) -> None:
+        raise AssertionError("parsed again")
+
+    with monkeypatch.context() as m:
+        m.setattr("relaywatch.poll.parse_feed", no_parsing)
+        out = _poller(make_config(tmp_path), store).poll(store.feed(feed.id), NOW + timedelta(hours=1))
+    assert out.error is None and out.http_status == 200 and out.new_entries == 0
+    assert out.notes == ["same body as last time: not parsed again"]
+    assert store.feed(feed.id).last_poll == NOW + timedelta(hours=1)
+    srv.route("/f.xml", Response(rss(ITEMS + [("g9", "Story 9", "<p>A new story arrives.</p>")])))
+    out = _poller(make_config(tmp_path), store).poll(store.feed(feed.id), NOW + timedelta(hours=2))
+    assert (out.error, out.new_entries) == (None, 1) and store.count("entries") == 4
+
+
+def test_dead_worker_process_fails_one_poll_and_the_pool_is_made_anew(tmp_path: Path, store: Store) -> None:
+    poller = _poller(make_config(tmp_path), store)
+    try:
+        with pytest.raises(PollError, match="worker process died"):
+            poller._in_pool(os._exit, [3])
+        assert poller._pool is None
+        assert poller._in_pool(abs, [-2, 5]) == [2, 5]
+    finally:
+        poller.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sqlite3
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -153,17 +154,22 @@ def test_search_index_follows_inserts_and_updates(store: Store, tmp_path: Path) 
     assert [h.title for h in search(store, "weir")] == ["Footbridge reopens"]
 
 
-def test_fts_migration_indexes_rows_already_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_migrations_bring_a_version_1_database_forward(tmp_path: Path) -> None:
+    """A database left by the first release gains the digests table, the full-text index (over the
+    rows already stored) and the feeds' body hashes, and keeps every row."""
     db = tmp_path / "old.db"
-    monkeypatch.setattr(store_core, "MIGRATIONS", store_core.MIGRATIONS[:1])
-    monkeypatch.setattr(store_core, "SCHEMA_VERSION", 1)
-    old = report_data.populate(db)
-    assert old.schema_version() == 1
-    old.close()
-    monkeypatch.undo()
+    report_data.populate(db).close()
+    conn = sqlite3.connect(db)  # make it what version 1 left behind
+    conn.executescript("DROP TRIGGER entries_ai; DROP TRIGGER entries_ad; DROP TRIGGER entries_au;"
+                       " DROP TABLE entries_fts; DROP TABLE digests; ALTER TABLE feeds DROP COLUMN body_hash;"
+                       " DELETE FROM schema_migrations WHERE version > 1;")
+    entries = conn.execute("SELECT count(*) FROM entries").fetchone()[0]
+    conn.close()
     new = Store(db)
-    assert new.schema_version() == store_core.SCHEMA_VERSION >= 3
+    assert new.schema_version() == store_core.SCHEMA_VERSION >= 4
+    assert new.count("entries") == entries > 0
     assert {h.title for h in search(new, "eider ducks")} >= {"Harbour board approves tidal barrier for Port Ellery"}
+    assert all(f.body_hash is None for f in new.feeds())
     new.close()
 
 

@@ -28,6 +28,7 @@ class Feed:
     next_poll: datetime | None = None
     fetch_article: bool | None = None
     min_interval: int | None = None  # from the feed's <ttl> or Cache-Control
+    body_hash: str | None = None     # SHA-256 of the last body ingested: the same body is not parsed again
 
     def credit_names(self) -> tuple[str, ...]:
         """Names that credit this feed: its configured credit list, else its name and title."""

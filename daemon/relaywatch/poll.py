@@ -6,24 +6,33 @@ database that refuses the record (read-only, disk full, locked past the busy tim
 on one line and reported in the outcome (``recorded = False``); the next poll tries again.
 A host whose politeness slot does not come free in time (``HostBusy``) defers the poll a little
 without counting a failure against the feed.
+
+CPU work (feedparser, text cleaning, fingerprints) of large polls runs in a small pool of worker
+processes (``scheduler.processes``): the polling threads share one interpreter lock, processes use
+every core. A body identical to the last one ingested (many servers send no ETag or
+Last-Modified) is not parsed again: its hash is kept on the feed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from .articles import ArticleFetcher
 from .config import Config, parse_interval
 from .errors import RelaywatchError
-from .feeds import parse_feed
+from .feeds import FeedDocument, parse_feed
 from .fetch import Fetcher, FetchError, HostBusy
 from .models import Feed, ParsedEntry, PollOutcome
 from .pipeline import Counts, Pipeline, Prepared, content_hash, prepare
@@ -35,10 +44,23 @@ RETRY_FLOOR = 60  # seconds: the shortest wait after a failure
 MAX_TTL = 86400   # seconds: a feed's <ttl> or max-age longer than a day is taken as a day
 BUSY_DEFER = (30, 120)  # seconds: a poll put off because its host was busy comes back within this
 POOL_FROM = 8  # entries to prepare in one poll from which the process pool is used
+POOL_PARSE_BYTES = 32_768  # feed bodies from this size are parsed in the process pool
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+class PollError(RelaywatchError):
+    pass
 
 
 def _prepare_pair(pair: tuple[ParsedEntry, str | None]) -> Prepared:
     return prepare(*pair)
+
+
+def _parse(args: tuple[bytes, str, dict[str, str], datetime, int]) -> FeedDocument:
+    return parse_feed(*args)
 
 
 def _db_error(e: BaseException) -> bool:
@@ -87,17 +109,36 @@ class Poller:
                 self._pool.shutdown(cancel_futures=True)
                 self._pool = None
 
+    def _in_pool(self, fn: Callable[[_T], _R], items: list[_T], chunksize: int = 1) -> list[_R]:
+        """``map(fn, items)`` in the worker processes. A worker that died (killed, out of memory)
+        fails this poll only: the pool is made anew for the next one."""
+        with self._pool_lock:
+            if self._pool is None:  # spawned, not forked: this process runs threads
+                self._pool = ProcessPoolExecutor(self.config.scheduler.processes,
+                                                 mp_context=multiprocessing.get_context("spawn"))
+            pool = self._pool
+        try:
+            return list(pool.map(fn, items, chunksize=chunksize))
+        except BrokenProcessPool as e:
+            with self._pool_lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise PollError(f"a worker process died while handling this feed: {e}") from e
+
     def _prepare(self, pairs: list[tuple[ParsedEntry, str | None]]) -> list[Prepared]:
-        """Text and fingerprints of a poll's entries: CPU work, done in worker processes when the
-        poll is large (threads share one interpreter lock; processes use every core)."""
+        """Text and fingerprints of a poll's entries, in the worker processes when the poll is large."""
         processes = self.config.scheduler.processes
         if processes < 2 or len(pairs) < POOL_FROM:
             return [_prepare_pair(p) for p in pairs]
-        with self._pool_lock:
-            if self._pool is None:  # spawned, not forked: this process runs threads
-                self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
-            pool = self._pool
-        return list(pool.map(_prepare_pair, pairs, chunksize=max(1, len(pairs) // (2 * processes))))
+        return self._in_pool(_prepare_pair, pairs, chunksize=max(1, len(pairs) // (2 * processes)))
+
+    def _parse_feed(self, body: bytes, url: str, headers: dict[str, str], now: datetime) -> FeedDocument:
+        """feedparser's work, in a worker process when the body is large."""
+        args = (body, url, dict(headers), now, self.config.fetch.max_entries)
+        if self.config.scheduler.processes < 2 or len(body) < POOL_PARSE_BYTES:
+            return _parse(args)
+        return self._in_pool(_parse, [args])[0]
 
     def poll(self, feed: Feed, now: datetime | None = None) -> PollOutcome:
         """Poll one feed now; returns what happened (also recorded in the store)."""
@@ -147,13 +188,18 @@ class Poller:
             return replace(feed, status="gone", last_status=410, last_error=outcome.error, last_poll=now,
                            next_poll=None)
         honor = self.config.defaults.honor_ttl
+        # a 304 (or the same body again) repeats the cache headers or says nothing: keep what the
+        # feed last asked for
+        kept_interval = _ttl(res.max_age, None) if honor and res.max_age else (feed.min_interval if honor else None)
         if res.not_modified:
-            # a 304 repeats the cache headers or says nothing: keep what the feed last asked for
-            min_interval = _ttl(res.max_age, None) if honor and res.max_age else \
-                (feed.min_interval if honor else None)
             return self._ok(feed, now, res.status, feed.etag if res.etag is None else res.etag,
-                            res.last_modified or feed.last_modified, min_interval)
-        doc = parse_feed(res.body, res.url, res.headers, now, self.config.fetch.max_entries)
+                            res.last_modified or feed.last_modified, kept_interval)
+        body_hash = hashlib.sha256(res.body).hexdigest()
+        if body_hash == feed.body_hash:
+            outcome.notes.append("same body as last time: not parsed again")
+            return self._ok(feed, now, res.status, res.etag, res.last_modified, kept_interval,
+                            warning=feed.last_error if feed.status == "ok" else None)
+        doc = self._parse_feed(res.body, res.url, res.headers, now)
         min_interval = _ttl(res.max_age, doc.ttl_seconds) if honor else None
         if doc.warning:
             outcome.notes.append(f"malformed feed, entries kept: {doc.warning}")
@@ -175,14 +221,15 @@ class Poller:
         if doc.warning:
             outcome.error = f"malformed feed ({len(doc.entries)} entries kept): {doc.warning}"[:400]
         return self._ok(feed, now, res.status, res.etag, res.last_modified, min_interval,
-                        warning=outcome.error)
+                        warning=outcome.error, body_hash=body_hash)
 
     def _ok(self, feed: Feed, now: datetime, status: int, etag: str | None, last_modified: str | None,
-            min_interval: int | None, warning: str | None = None) -> Feed:
+            min_interval: int | None, warning: str | None = None, body_hash: str | None = None) -> Feed:
         delay = next_interval(feed.interval, 0, self.max_backoff, self.rng.random(), min_interval)
         return replace(feed, status="ok", etag=etag, last_modified=last_modified, failures=0,
                        last_error=warning, last_status=status, last_poll=now,
-                       next_poll=now + timedelta(seconds=delay), min_interval=min_interval)
+                       next_poll=now + timedelta(seconds=delay), min_interval=min_interval,
+                       body_hash=body_hash or feed.body_hash)
 
     def _deferred(self, feed: Feed, now: datetime, outcome: PollOutcome, message: str) -> Feed:
         """The host was busy: try again soon, without a failure against the feed."""

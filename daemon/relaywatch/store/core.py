@@ -25,7 +25,7 @@ from .schema import MIGRATIONS, SCHEMA_VERSION, _statements
 CACHE_KIB = 32_768  # SQLite page cache per connection
 
 _FEED_COLUMNS = ("id, name, url, role, credit, interval_s, source, title, status, etag, last_modified, failures,"
-                 " last_error, last_status, last_poll, next_poll, fetch_article, min_interval_s")
+                 " last_error, last_status, last_poll, next_poll, fetch_article, min_interval_s, body_hash")
 _ENTRY_SELECT = """SELECT e.id, e.feed_id, f.name, f.role, e.guid, e.url, e.title, e.published, e.first_seen,
     e.text, e.dateline, e.credits, e.sources, f.credit, f.title
     FROM entries e JOIN feeds f ON f.id = e.feed_id"""
@@ -36,7 +36,8 @@ def _feed(row: Sequence[Any]) -> Feed:
                 interval=row[5], source=row[6], title=row[7], status=row[8], etag=row[9],
                 last_modified=row[10], failures=row[11], last_error=row[12], last_status=row[13],
                 last_poll=from_db(row[14]), next_poll=from_db(row[15]),
-                fetch_article=None if row[16] is None else bool(row[16]), min_interval=row[17])
+                fetch_article=None if row[16] is None else bool(row[16]), min_interval=row[17],
+                body_hash=row[18])
 
 
 def _entry(row: Sequence[Any]) -> StoredEntry:
@@ -214,11 +215,11 @@ class Store(ReportQueries):
         with self.transaction():
             self.conn.execute(
                 "UPDATE feeds SET url = ?, title = ?, status = ?, etag = ?, last_modified = ?, failures = ?,"
-                " last_error = ?, last_status = ?, last_poll = ?, next_poll = ?, min_interval_s = ?"
+                " last_error = ?, last_status = ?, last_poll = ?, next_poll = ?, min_interval_s = ?, body_hash = ?"
                 " WHERE id = ?",
                 (feed.url, feed.title, feed.status, feed.etag, feed.last_modified, feed.failures,
                  feed.last_error, feed.last_status, to_db(feed.last_poll), to_db(feed.next_poll),
-                 feed.min_interval, feed.id))
+                 feed.min_interval, feed.body_hash, feed.id))
 
     def record_poll(self, outcome: PollOutcome) -> None:
         with self.transaction():

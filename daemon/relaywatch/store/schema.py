@@ -151,6 +151,9 @@ CREATE TRIGGER [entries_au] AFTER UPDATE OF [title], [text] ON [entries] BEGIN
   INSERT INTO [entries_fts] (rowid, [title], [text]) VALUES (new.rowid, new.[title], new.[text]);
 END;
 """),
+    Migration(4, "hash of each feed's last ingested body", """
+ALTER TABLE feeds ADD COLUMN body_hash TEXT;
+"""),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
