@@ -143,6 +143,10 @@ class Matcher:
     def forget(self, entry_id: int) -> None:
         self._fps.pop(entry_id, None)
 
+    def forget_all(self) -> None:
+        """After a rollback: entry ids may be given again to other entries."""
+        self._fps.clear()
+
     def fingerprint(self, entry: StoredEntry) -> fpmod.Fingerprint:
         cached = self._fps.get(entry.id)
         if cached is None:

@@ -2,13 +2,20 @@
 
 ``prepare`` is pure (it can run in worker processes); ``Pipeline.ingest`` does the matching and
 writes, all of one batch in one transaction, so an interrupted poll leaves nothing half-written.
+
+Group commit: SQLite has one writer, and a commit costs about as much as storing ten entries
+(each commit writes every index page it touched). Polls that finish while another poll is being
+written wait for it, then the first of them to get the store writes all that are waiting in one
+transaction, each poll in a savepoint of its own: a poll that fails is undone alone and its
+thread gets its error; the others commit. (bench/load.py: 1.7 -> 1.2 ms an entry.)
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import fingerprint as fpmod
@@ -65,22 +72,62 @@ def prepare(entry: ParsedEntry, article_text: str | None = None) -> Prepared:
                     article_text if feed_text is not None else None)
 
 
+@dataclass
+class _Batch:
+    items: list[tuple[Feed, Prepared]]
+    now: datetime
+    counts: Counts = field(default_factory=Counts)
+    error: BaseException | None = None
+    done: bool = False
+
+
 class Pipeline:
     def __init__(self, store: Store, matcher: Matcher | None = None) -> None:
         self.store = store
         self.matcher = matcher or Matcher(store)
+        self._waiting: list[_Batch] = []
+        self._waiting_lock = threading.Lock()
 
     def ingest(self, feed: Feed, items: Iterable[Prepared], now: datetime) -> Counts:
         """Store and match a batch of one feed's entries in one transaction."""
         return self.ingest_many(((feed, item) for item in items), now)
 
     def ingest_many(self, items: Iterable[tuple[Feed, Prepared]], now: datetime) -> Counts:
-        """Store and match a batch of entries (of any feeds, in order) in one transaction."""
-        counts = Counts()
-        with self.store.transaction():
-            for feed, item in items:
-                self._one(feed, item, now, counts)
-        return counts
+        """Store and match a batch of entries (of any feeds, in order) in one transaction, which
+        it may share with batches of other threads (group commit); raises what this batch raised."""
+        batch = _Batch(list(items), now)
+        with self._waiting_lock:
+            self._waiting.append(batch)
+        with self.store.lock:  # the writer's lock: whoever holds it writes every batch waiting
+            if not batch.done:
+                with self._waiting_lock:
+                    group, self._waiting = self._waiting, []
+                self._write(group)
+        if batch.error is not None:
+            raise batch.error
+        return batch.counts
+
+    def _write(self, group: list[_Batch]) -> None:
+        try:
+            with self.store.transaction():
+                for batch in group:
+                    try:
+                        with self.store.savepoint():
+                            for feed, item in batch.items:
+                                self._one(feed, item, batch.now, batch.counts)
+                    except Exception as e:
+                        batch.error = e
+                        if not self.store.in_transaction():
+                            raise  # SQLite undid the whole transaction (disk full): the group failed
+        except BaseException as e:  # the commit failed: nothing of the group was written
+            for batch in group:
+                batch.error = batch.error or e
+            raise
+        finally:
+            if any(b.error is not None for b in group):
+                self.matcher.forget_all()  # it may hold fingerprints of entries rolled back
+            for batch in group:
+                batch.done = True
 
     def _one(self, feed: Feed, item: Prepared, now: datetime, counts: Counts) -> None:
         e = item.entry

@@ -116,6 +116,26 @@ class Store(ReportQueries):
                 self._rollback()
                 raise StoreError(f"cannot commit to {self.path}: {e}") from e
 
+    def in_transaction(self) -> bool:
+        """False after SQLite rolled a transaction back by itself (disk full, I/O error)."""
+        return self.conn.in_transaction
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a transaction: a part that is undone alone when it raises (the rest commits)."""
+        with self.lock:
+            if not self._depth:
+                raise StoreError("a savepoint needs a transaction")
+            self.conn.execute("SAVEPOINT part")
+            try:
+                yield
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK TO part")
+                    self.conn.execute("RELEASE part")
+                raise
+            self.conn.execute("RELEASE part")
+
     def _begin(self) -> None:
         delay = 0.05
         for attempt in range(8):

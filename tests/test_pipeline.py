@@ -1,0 +1,70 @@
+"""Pipeline: batches of concurrent polls share one transaction (group commit), each undone alone."""
+
+from __future__ import annotations
+
+import html
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from relaywatch.models import Feed, ParsedEntry
+from relaywatch.pipeline import Counts, Pipeline, Prepared, prepare
+from relaywatch.store import Store
+
+from .matchcases import STORY
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def _items(feed: str, n: int, text: list[str]) -> list[Prepared]:
+    return [prepare(ParsedEntry(guid=f"{feed}-{i}", url=f"https://{feed}.example.com/{i}", title=f"{feed} {i}",
+                                html="".join(f"<p>{html.escape(p)}</p>" for p in text) + f"<p>Entry {i}.</p>",
+                                published=NOW - timedelta(hours=10 - i), published_raw=None, date_flag=None))
+            for i in range(n)]
+
+
+def test_waiting_polls_are_written_in_one_transaction_and_fail_alone(store: Store) -> None:
+    pipeline = Pipeline(store)
+    wire = store.ensure_feed("wire", "wire")
+    ledger = store.ensure_feed("ledger", "outlet")
+    ghost = Feed(id=9999, name="ghost", url="", role="outlet")  # not in the database: its inserts fail
+    batches = [(wire, _items("wire", 1, STORY)), (ghost, _items("ghost", 2, ["Another story, told briefly."] * 3)),
+               (ledger, _items("ledger", 1, STORY))]
+    commits: list[str] = []
+    store.conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    results: dict[str, Counts | BaseException] = {}
+
+    def poll(feed: Feed, items: list[Prepared]) -> None:
+        try:
+            results[feed.name] = pipeline.ingest(feed, items, NOW)
+        except Exception as e:
+            results[feed.name] = e
+
+    threads = [threading.Thread(target=poll, args=b) for b in batches]
+    with store.lock:  # another poll is being written: these three wait, then go in together
+        for t in threads:
+            t.start()
+        while len(pipeline._waiting) < 3:
+            threading.Event().wait(0.01)
+    for t in threads:
+        t.join(10)
+    store.conn.set_trace_callback(None)
+
+    assert commits == ["COMMIT"]
+    assert isinstance(results["ghost"], sqlite3.IntegrityError)
+    assert isinstance(results["wire"], Counts) and results["wire"].new == 1
+    assert isinstance(results["ledger"], Counts) and results["ledger"].new == 1
+    assert store.count("entries") == 2
+    assert store.query("SELECT o.guid AS original, c.guid AS copy FROM reposts r JOIN entries o ON o.id = r.original_id"
+                       " JOIN entries c ON c.id = r.copy_id") == [{"original": "wire-0", "copy": "ledger-0"}]
+    assert store.query("SELECT count(*) AS n FROM entries WHERE feed_id = 9999") == [{"n": 0}]
+
+
+def test_a_lone_poll_raises_its_own_error_and_the_next_one_writes(store: Store) -> None:
+    pipeline = Pipeline(store)
+    with pytest.raises(sqlite3.IntegrityError):
+        pipeline.ingest(Feed(id=9999, name="ghost", url="", role="outlet"), _items("ghost", 1, STORY), NOW)
+    assert not store.in_transaction() and store.count("entries") == 0
+    counts = pipeline.ingest(store.ensure_feed("wire", "wire"), _items("wire", 2, STORY), NOW)
+    assert (counts.new, store.count("entries")) == (2, 2)
