@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import multiprocessing
+import os
 import random
 import threading
 import time
@@ -45,6 +46,9 @@ MAX_TTL = 86400   # seconds: a feed's <ttl> or max-age longer than a day is take
 BUSY_DEFER = (30, 120)  # seconds: a poll put off because its host was busy comes back within this
 POOL_FROM = 8  # entries to prepare in one poll from which the process pool is used
 POOL_PARSE_BYTES = 32_768  # feed bodies from this size are parsed in the process pool
+# The worker processes yield the CPU to this process: its one writer (matching, SQLite) is what
+# limits the polling rate, and the workers only feed it.
+WORKER_NICE = 10
 
 
 _T = TypeVar("_T")
@@ -115,7 +119,8 @@ class Poller:
         with self._pool_lock:
             if self._pool is None:  # spawned, not forked: this process runs threads
                 self._pool = ProcessPoolExecutor(self.config.scheduler.processes,
-                                                 mp_context=multiprocessing.get_context("spawn"))
+                                                 mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=os.nice, initargs=(WORKER_NICE,))
             pool = self._pool
         try:
             return list(pool.map(fn, items, chunksize=chunksize))
