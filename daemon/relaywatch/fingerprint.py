@@ -158,9 +158,7 @@ def fuzzy_covered(a: Fingerprint, b: Fingerprint, k: int = K, ga: Gapped | None 
         idx = np.searchsorted(other, sa)
         idx[idx >= len(other)] = 0
         hit |= other[idx] == sa
-    cs = np.concatenate(([0], np.cumsum(hit)))
-    i = np.arange(n)
-    return (cs[np.minimum(len(hit), i + 1)] - cs[np.maximum(0, i - k + 1)]) > 0
+    return _spread(hit, n, k)
 
 
 def covered(fp: Fingerprint, other_shingles: np.ndarray, k: int = K) -> np.ndarray:
@@ -178,8 +176,12 @@ def covered(fp: Fingerprint, other_shingles: np.ndarray, k: int = K) -> np.ndarr
     n = fp.tokens
     if len(seq) == 1 and n < k:
         return np.full(n, bool(hit[0]))
-    cs = np.concatenate(([0], np.cumsum(hit)))
-    i = np.arange(n)
-    lo = np.maximum(0, i - k + 1)
-    hi = np.minimum(len(seq), i + 1)
-    return (cs[hi] - cs[lo]) > 0
+    return _spread(hit, n, k)
+
+
+def _spread(hit: np.ndarray, n: int, k: int) -> np.ndarray:
+    """Tokens (n) that lie in at least one hit shingle (shingle i holds tokens i .. i + k - 1)."""
+    out = np.zeros(n, dtype=bool)
+    for j in range(n - len(hit) + 1):
+        out[j: j + len(hit)] |= hit
+    return out
