@@ -15,6 +15,7 @@ Last-Modified) is not parsed again: its hash is kept on the feed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import multiprocessing
@@ -65,6 +66,12 @@ def _prepare_pair(pair: tuple[ParsedEntry, str | None]) -> Prepared:
 
 def _parse(args: tuple[bytes, str, dict[str, str], datetime, int]) -> FeedDocument:
     return parse_feed(*args)
+
+
+def _lower_priority() -> None:
+    """Worker process start: yield the CPU to the polling process (a sandbox may forbid it)."""
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICE)
 
 
 def _db_error(e: BaseException) -> bool:
@@ -120,7 +127,7 @@ class Poller:
             if self._pool is None:  # spawned, not forked: this process runs threads
                 self._pool = ProcessPoolExecutor(self.config.scheduler.processes,
                                                  mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=os.nice, initargs=(WORKER_NICE,))
+                                                 initializer=_lower_priority)
             pool = self._pool
         try:
             return list(pool.map(fn, items, chunksize=chunksize))
