@@ -7,7 +7,8 @@ Group commit: SQLite has one writer, and a commit costs about as much as storing
 (each commit writes every index page it touched). Polls that finish while another poll is being
 written wait for it, then the first of them to get the store writes all that are waiting in one
 transaction, each poll in a savepoint of its own: a poll that fails is undone alone and its
-thread gets its error; the others commit. (bench/load.py: 1.7 -> 1.2 ms an entry.)
+thread gets its error; the others commit. (Polls of 20 entries of bench/load.py's feeds, 16 polls a
+transaction: 1.7 -> 1.2 ms an entry.)
 """
 
 from __future__ import annotations
