@@ -67,7 +67,7 @@ class FetchConfig:
 class SchedulerConfig:
     workers: int = _s(8, "threads polling feeds at once")
     jitter: int = _s(30, "seconds of random delay added to each scheduled poll")
-    processes: int = _s(2, "processes that clean and fingerprint the entries of large polls (0: none)")
+    processes: int = _s(2, "worker processes that parse large feeds and clean and fingerprint their entries (0: none)")
 
 
 @dataclass(frozen=True)
