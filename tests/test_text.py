@@ -82,3 +82,14 @@ def test_empty_and_broken_html() -> None:
     assert clean("").text == ""
     assert clean(None).text == ""
     assert clean("<p>unclosed <b>tags<div>everywhere").text == "unclosed tags\n\neverywhere"
+
+
+@pytest.mark.parametrize("ending,kept_end", [
+    (". REUTERS/Jane Roe", "forty-five words."),            # the agency before the slash goes with the credit
+    (" reported by AP (Photo by Jane Roe)", "reported by AP"),  # a word of the story that is an agency stays
+])
+def test_long_paragraph_ending_in_a_photo_credit_keeps_its_text(ending: str, kept_end: str) -> None:
+    story = " ".join(["word"] * 42) + " forty-five words"
+    out = clean(f"<p>{story}{ending}</p><p>The next paragraph.</p>")
+    assert out.text.split("\n\n")[0].endswith(kept_end)
+    assert "photo-credit" in out.boilerplate and "Jane Roe" not in out.text

@@ -263,8 +263,10 @@ def clean(markup: str | None, extra_patterns: tuple[Pattern, ...] = ()) -> Clean
         elif pat.action == "attribution":
             credits.append(para)
         if pat.name == "photo-credit" and m.start() > 0 and words > 40:
-            # a long paragraph ending in a credit keeps its text
-            kept.append(_AGENCY_AT_END.sub("", para[: m.start()]).strip())
+            # a long paragraph ending in a credit keeps its text (an "AGENCY/Name" match starts at
+            # the slash: the agency before it goes too)
+            text = para[: m.start()]
+            kept.append((_AGENCY_AT_END.sub("", text) if m.group().startswith("/") else text).strip())
     # a lone name as first or last line ("Reuters", "(AP)") is a credit line
     for idx in (len(kept) - 1, 0):
         if 0 <= idx < len(kept) and len(kept) > 1 and SHORT_CREDIT.match(kept[idx]):
