@@ -161,6 +161,12 @@ def test_kill_9_mid_poll_then_restart(tmp_path: Path) -> None:
                      " WHERE f.entry_id IS NULL")[0][0] == 0
     assert _rows(db, "SELECT count(*) FROM fingerprint_index i LEFT JOIN entries e ON e.id = i.entry_id"
                      " WHERE e.id IS NULL")[0][0] == 0
+    assert _rows(db, "SELECT count(*) FROM fingerprint_pending p LEFT JOIN entries e ON e.id = p.entry_id"
+                     " WHERE e.id IS NULL")[0][0] == 0
+    # ... and each entry's fingerprints are in the index or still waiting to be merged into it
+    assert _rows(db, "SELECT count(*) FROM fingerprints f WHERE f.fingerprints > 0"
+                     " AND NOT EXISTS (SELECT 1 FROM fingerprint_pending p WHERE p.entry_id = f.entry_id)"
+                     " AND NOT EXISTS (SELECT 1 FROM fingerprint_index i WHERE i.entry_id = f.entry_id)")[0][0] == 0
     print(f"\nkill -9: {polls_before} polls committed before the kill, {len(before)} entries kept; after the restart "
           f"{len(after)} entries (expected {expected_entries}), {len(links_after)} reposts (expected "
           f"{expected_links}), integrity ok")

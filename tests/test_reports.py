@@ -156,20 +156,26 @@ def test_search_index_follows_inserts_and_updates(store: Store, tmp_path: Path) 
 
 def test_migrations_bring_a_version_1_database_forward(tmp_path: Path) -> None:
     """A database left by the first release gains the digests table, the full-text index (over the
-    rows already stored) and the feeds' body hashes, and keeps every row."""
+    rows already stored), the feeds' body hashes and the pending-fingerprint state, and keeps every row."""
     db = tmp_path / "old.db"
-    report_data.populate(db).close()
+    old = report_data.populate(db)
+    old.flush_index()  # version 1 wrote every fingerprint straight into the index
+    old.close()
     conn = sqlite3.connect(db)  # make it what version 1 left behind
     conn.executescript("DROP TRIGGER entries_ai; DROP TRIGGER entries_ad; DROP TRIGGER entries_au;"
                        " DROP TABLE entries_fts; DROP TABLE digests; ALTER TABLE feeds DROP COLUMN body_hash;"
+                       " DROP TABLE fingerprint_pending; DROP TABLE index_state;"
                        " DELETE FROM schema_migrations WHERE version > 1;")
     entries = conn.execute("SELECT count(*) FROM entries").fetchone()[0]
+    indexed = conn.execute("SELECT count(*) FROM fingerprint_index").fetchone()[0]
     conn.close()
     new = Store(db)
-    assert new.schema_version() == store_core.SCHEMA_VERSION >= 4
+    assert new.schema_version() == store_core.SCHEMA_VERSION >= 5
     assert new.count("entries") == entries > 0
+    assert new.count("fingerprint_index") == indexed > 0
     assert {h.title for h in search(new, "eider ducks")} >= {"Harbour board approves tidal barrier for Port Ellery"}
     assert all(f.body_hash is None for f in new.feeds())
+    assert new.count("fingerprint_pending") == 0
     new.close()
 
 

@@ -139,10 +139,11 @@ class Pipeline:
                 counts.unchanged += 1
                 return
             # the same entry with an edited body: an update of that entry, never a new one
+            old = fpmod.fingerprint(self.store.entry(entry_id).text).winnowed  # its rows in the index
             self.store.update_entry(entry_id, e, item.clean, item.content_hash, now, item.feed_text,
                                     item.article_text)
             self.store.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed,
-                                        item.fp.tokens, replace=True)
+                                        item.fp.tokens, replaces=old)
             self.matcher.forget(entry_id)
             counts.updated += 1
             return

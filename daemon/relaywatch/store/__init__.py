@@ -5,7 +5,9 @@ Plain tables that anyone can query (``feeds``, ``entries``, ``fingerprints``,
 ``repost_report`` view. ``schema`` holds the migrations: an ordered list recorded in
 ``schema_migrations``, each applied in its own transaction; a shipped migration is never edited,
 a change is a new one appended. ``core`` is the ``Store`` (feeds, entries, fingerprints, links);
-``reporting`` its read-side queries for reports and the digest's bookkeeping.
+``reporting`` its read-side queries for reports and the digest's bookkeeping; ``pending`` the
+fingerprints of recent entries waiting to be merged into ``fingerprint_index`` (``index_state``
+counts their writes).
 """
 
 from .base import StoreError, from_db, to_db, utcnow

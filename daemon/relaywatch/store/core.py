@@ -19,6 +19,7 @@ import sqlite_utils
 from ..models import Feed, Link, ParsedEntry, PollOutcome, StoredEntry
 from ..text import CleanText
 from .base import StoreError, _link, from_db, to_db, utcnow
+from .pending import FLUSH_ENTRIES, PendingIndex, from_blob, to_blob
 from .reporting import ReportQueries
 from .schema import MIGRATIONS, SCHEMA_VERSION, _statements
 
@@ -75,6 +76,9 @@ class Store(ReportQueries):
         self.db = sqlite_utils.Database(self.conn)
         self.lock = threading.RLock()
         self._depth = 0
+        self._pending = PendingIndex()
+        self._pending_version: int | None = None  # index_state.version it was loaded at (None: load it)
+        self._pending_changed = False  # this transaction stored fingerprints
         if migrate:
             self.migrate()
 
@@ -103,8 +107,12 @@ class Store(ReportQueries):
                 return
             self._begin()
             self._depth = 1
+            self._pending_changed = False
             try:
+                self._sync_pending()
                 yield
+                if self._pending_changed:
+                    self._close_pending()
             except BaseException:
                 self._depth = 0
                 self._rollback()
@@ -115,6 +123,8 @@ class Store(ReportQueries):
             except sqlite3.Error as e:
                 self._rollback()
                 raise StoreError(f"cannot commit to {self.path}: {e}") from e
+            if self._pending_changed and self._pending_version is not None:
+                self._pending_version += 1
 
     def in_transaction(self) -> bool:
         """False after SQLite rolled a transaction back by itself (disk full, I/O error)."""
@@ -133,6 +143,8 @@ class Store(ReportQueries):
                 with contextlib.suppress(sqlite3.Error):
                     self.conn.execute("ROLLBACK TO part")
                     self.conn.execute("RELEASE part")
+                    if self._pending_changed:  # what the part stored is gone from the database
+                        self._load_pending(self._pending_version)
                 raise
             self.conn.execute("RELEASE part")
 
@@ -149,6 +161,7 @@ class Store(ReportQueries):
                 delay = min(delay * 2, 2.0)
 
     def _rollback(self) -> None:
+        self._pending_version = None  # the pending map may hold what was undone: load it again
         with contextlib.suppress(sqlite3.Error):
             self.conn.execute("ROLLBACK")
 
@@ -317,20 +330,66 @@ class Store(ReportQueries):
         return {name: int(size) for name, size in rows}
 
     def count(self, table: str) -> int:
-        if table not in ("feeds", "entries", "reposts", "polls", "fingerprint_index", "fingerprints"):
+        if table not in ("feeds", "entries", "reposts", "polls", "fingerprint_index", "fingerprints",
+                         "fingerprint_pending"):
             raise StoreError(f"no table {table}")
         return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
     # -- fingerprints -----------------------------------------------------------------------
 
     def save_fingerprint(self, entry_id: int, method: str, shingles: int, fingerprints: np.ndarray,
-                         tokens: int, replace: bool = False) -> None:
-        if replace:
-            self.conn.execute("DELETE FROM fingerprint_index WHERE entry_id = ?", (entry_id,))
-        self.conn.execute("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?)",
-                          (entry_id, method, shingles, len(fingerprints), tokens))
+                         tokens: int, replaces: np.ndarray | None = None) -> None:
+        """Store an entry's fingerprints: pending until the next merge into the index (``fingerprint_pending``).
+        ``replaces``: the fingerprints the entry had before (an updated entry), taken out of the index."""
+        with self.transaction():
+            if replaces is not None and len(replaces):
+                self.conn.executemany("DELETE FROM fingerprint_index WHERE hash = ? AND entry_id = ?",
+                                      ((h, entry_id) for h in replaces.tolist()))
+            self.conn.execute("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?)",
+                              (entry_id, method, shingles, len(fingerprints), tokens))
+            self.conn.execute("INSERT OR REPLACE INTO fingerprint_pending VALUES (?, ?)",
+                              (entry_id, to_blob(fingerprints)))
+            self._pending.add(entry_id, fingerprints)
+            self._pending_changed = True
+
+    def flush_index(self) -> int:
+        """Merge every pending fingerprint into ``fingerprint_index`` now; returns the entries merged."""
+        with self.transaction():
+            n = len(self._pending)
+            if n:
+                self._merge_pending()
+                self._pending_changed = True
+        return n
+
+    def _sync_pending(self) -> None:
+        """At the start of a transaction: load the pending fingerprints if another store changed them."""
+        try:
+            version = self.conn.execute("SELECT version FROM index_state").fetchone()[0]
+        except sqlite3.OperationalError:  # before migration 5 (migrating, or a reader of an old file)
+            self._pending.clear()
+            self._pending_version = None
+            return
+        if version != self._pending_version:
+            self._load_pending(version)
+
+    def _load_pending(self, version: int | None) -> None:
+        self._pending.clear()
+        for entry_id, blob in self.conn.execute("SELECT entry_id, hashes FROM fingerprint_pending ORDER BY entry_id"):
+            self._pending.add(entry_id, from_blob(blob))
+        self._pending_version = version
+
+    def _close_pending(self) -> None:
+        """Before the commit of a transaction that stored fingerprints: merge them when enough wait."""
+        if len(self._pending) >= FLUSH_ENTRIES:
+            self._merge_pending()
+        self.conn.execute("UPDATE index_state SET version = version + 1")
+
+    def _merge_pending(self) -> None:
+        # sorted: the B-tree is walked once, in key order, for all of them
         self.conn.executemany("INSERT OR IGNORE INTO fingerprint_index (hash, entry_id) VALUES (?, ?)",
-                              ((int(h), entry_id) for h in fingerprints))
+                              self._pending.rows())
+        self.conn.execute("DELETE FROM fingerprint_pending")
+        self._pending.clear()
 
     def candidates(self, fingerprints: np.ndarray, per_hash: int) -> dict[int, int]:
         """Entries sharing fingerprints with a text: {entry id: shared fingerprints}.
@@ -341,15 +400,16 @@ class Store(ReportQueries):
         """
         if not len(fingerprints):
             return {}
-        rows = self.conn.execute(
-            "SELECT f.entry_id FROM json_each(?) j JOIN fingerprint_index f ON f.hash = j.value"
-            " AND f.entry_id <= coalesce((SELECT entry_id FROM fingerprint_index WHERE hash = j.value"
-            " ORDER BY entry_id LIMIT 1 OFFSET ?), 9223372036854775807)",
-            (json.dumps([int(h) for h in fingerprints]), per_hash - 1)).fetchall()
-        hits: dict[int, int] = {}
-        for (eid,) in rows:
-            hits[eid] = hits.get(eid, 0) + 1
-        return hits
+        hashes = [int(h) for h in fingerprints.tolist()]
+        with self.lock:
+            if not self._depth:  # outside the writer's transaction: what was committed since
+                self._sync_pending()
+            rows = self.conn.execute(
+                "SELECT j.value, f.entry_id FROM json_each(?) j JOIN fingerprint_index f ON f.hash = j.value"
+                " AND f.entry_id <= coalesce((SELECT entry_id FROM fingerprint_index WHERE hash = j.value"
+                " ORDER BY entry_id LIMIT 1 OFFSET ?), 9223372036854775807)",
+                (json.dumps(hashes), per_hash - 1)).fetchall()
+            return self._pending.hits_for(hashes, rows, per_hash)
 
     # -- reposts ----------------------------------------------------------------------------
 

@@ -154,6 +154,17 @@ END;
     Migration(4, "hash of each feed's last ingested body", """
 ALTER TABLE feeds ADD COLUMN body_hash TEXT;
 """),
+    Migration(5, "fingerprints waiting to be merged into the index", """
+CREATE TABLE fingerprint_pending (
+    entry_id INTEGER PRIMARY KEY REFERENCES entries(id),
+    hashes BLOB NOT NULL
+);
+CREATE TABLE index_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+INSERT INTO index_state VALUES (1, 0);
+"""),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

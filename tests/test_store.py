@@ -1,0 +1,120 @@
+"""Store: new fingerprints wait as blobs on their entry's row and in memory, are found by
+``candidates`` all the same, merge into the index in bulk, and survive rollbacks, restarts and a
+second writer on the same file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from relaywatch.models import ParsedEntry
+from relaywatch.store import Store, core
+from relaywatch.text import CleanText
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def _entry(store: Store, guid: str, hashes: list[int]) -> int:
+    feed = store.ensure_feed("wire", "wire")
+    with store.transaction():
+        eid = store.insert_entry(feed.id, ParsedEntry(guid=guid, url="", title=guid, html="x", published=NOW,
+                                                      published_raw=None, date_flag=None),
+                                 CleanText(f"text of {guid}"), guid, NOW)
+        store.save_fingerprint(eid, "test", len(hashes), np.array(hashes, dtype=np.int64), 10)
+    return eid
+
+
+def _pending(store: Store) -> int:
+    return store.count("fingerprint_pending")
+
+
+def test_pending_fingerprints_are_candidates_before_and_after_the_merge(store: Store) -> None:
+    a = _entry(store, "a", [1, 2, 3])
+    b = _entry(store, "b", [2, 3, 4])
+    query = np.array([2, 3, 9], dtype=np.int64)
+    assert store.count("fingerprint_index") == 0 and _pending(store) == 2
+    before = store.candidates(query, 64)
+    assert before == {a: 2, b: 2}
+    assert store.flush_index() == 2
+    assert store.count("fingerprint_index") == 6 and _pending(store) == 0
+    assert store.candidates(query, 64) == before
+    c = _entry(store, "c", [3, 9])  # one pending entry beside indexed ones
+    assert store.candidates(query, 64) == {a: 2, b: 2, c: 2}
+
+
+def test_a_hash_counts_its_oldest_entries_across_index_and_pending(store: Store) -> None:
+    ids = [_entry(store, f"e{i}", [7, 100 + i]) for i in range(3)]
+    store.flush_index()
+    ids += [_entry(store, f"e{i}", [7, 100 + i]) for i in range(3, 5)]
+    assert store.candidates(np.array([7], dtype=np.int64), 4) == {i: 1 for i in ids[:4]}
+    assert store.candidates(np.array([7], dtype=np.int64), 2) == {i: 1 for i in ids[:2]}
+
+
+def test_pending_fingerprints_survive_a_restart(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    with Store(db) as first:
+        eid = _entry(first, "a", [11, 12])
+    with Store(db) as again:
+        assert again.candidates(np.array([12], dtype=np.int64), 64) == {eid: 1}
+        assert _pending(again) == 1
+
+
+def test_a_part_undone_takes_its_pending_fingerprints_with_it(store: Store) -> None:
+    kept = _entry(store, "kept", [5, 6])
+    feed = store.ensure_feed("wire", "wire")
+    with store.transaction():
+        with pytest.raises(RuntimeError), store.savepoint():
+            eid = store.insert_entry(feed.id, ParsedEntry(guid="gone", url="", title="", html="y", published=NOW,
+                                                          published_raw=None, date_flag=None),
+                                     CleanText("gone"), "gone", NOW)
+            store.save_fingerprint(eid, "test", 2, np.array([6, 8], dtype=np.int64), 10)
+            assert store.candidates(np.array([8], dtype=np.int64), 64) == {eid: 1}
+            raise RuntimeError("this poll failed")
+        assert store.candidates(np.array([6, 8], dtype=np.int64), 64) == {kept: 1}
+    assert store.candidates(np.array([6, 8], dtype=np.int64), 64) == {kept: 1}
+
+
+def test_a_rolled_back_transaction_leaves_no_pending_fingerprint(store: Store) -> None:
+    feed = store.ensure_feed("wire", "wire")
+    with pytest.raises(RuntimeError), store.transaction():
+        eid = store.insert_entry(feed.id, ParsedEntry(guid="gone", url="", title="", html="y", published=NOW,
+                                                      published_raw=None, date_flag=None),
+                                 CleanText("gone"), "gone", NOW)
+        store.save_fingerprint(eid, "test", 1, np.array([8], dtype=np.int64), 10)
+        raise RuntimeError("disk full")
+    assert store.candidates(np.array([8], dtype=np.int64), 64) == {}
+
+
+def test_enough_pending_entries_are_merged_at_a_commit(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core, "FLUSH_ENTRIES", 3)
+    _entry(store, "a", [1])
+    _entry(store, "b", [2])
+    assert store.count("fingerprint_index") == 0 and _pending(store) == 2
+    _entry(store, "c", [3])
+    assert store.count("fingerprint_index") == 3 and _pending(store) == 0
+
+
+def test_two_writers_on_one_file_see_each_others_fingerprints_once(tmp_path: Path) -> None:
+    db = tmp_path / "two.db"
+    with Store(db) as daemon, Store(db) as backfill:
+        a = _entry(daemon, "a", [21, 22])
+        assert backfill.candidates(np.array([21, 22], dtype=np.int64), 64) == {a: 2}
+        b = _entry(backfill, "b", [22, 23])
+        assert daemon.candidates(np.array([22, 23], dtype=np.int64), 64) == {a: 1, b: 2}
+        backfill.flush_index()  # merged by the other store: counted once, from the index
+        assert daemon.candidates(np.array([21, 22, 23], dtype=np.int64), 64) == {a: 2, b: 2}
+        c = _entry(daemon, "c", [23])
+        assert backfill.candidates(np.array([23], dtype=np.int64), 64) == {b: 1, c: 1}
+
+
+def test_an_updated_entry_is_found_by_its_new_fingerprints_only(store: Store) -> None:
+    eid = _entry(store, "a", [31, 32])
+    store.flush_index()
+    with store.transaction():
+        store.save_fingerprint(eid, "test", 2, np.array([32, 33], dtype=np.int64), 10,
+                               replaces=np.array([31, 32], dtype=np.int64))
+    assert store.count("fingerprint_index") == 0
+    assert store.candidates(np.array([31], dtype=np.int64), 64) == {}
+    assert store.candidates(np.array([32, 33], dtype=np.int64), 64) == {eid: 2}
