@@ -225,7 +225,8 @@ def main() -> None:
             rate = (target - (checkpoints[round_no - 1] if round_no else 0)) / (time.perf_counter() - t)
             r = probe(store, n, round_no, args.probes)
             sizes = store.table_sizes()
-            index = sum(v for k, v in sizes.items() if k.startswith(("fingerprint_index", "fingerprints")))
+            index = sum(v for k, v in sizes.items()
+                        if k.startswith(("fingerprint_index", "fingerprints", "fingerprint_pending")))
             db_mb = sum(sizes.values()) / 1e6
             print(f"{n:>9}  {rate:>6.0f}  {r['match_p50']:>7.2f}ms  {r['match_p99']:>4.1f}ms  "
                   f"{r['entry_p50']:>7.2f}ms  {r['entry_p99']:>4.1f}ms  {r['found']:>3}/{args.probes:<3}  "
