@@ -42,6 +42,9 @@ def test_pending_fingerprints_are_candidates_before_and_after_the_merge(store: S
     assert store.candidates(query, 64) == before
     c = _entry(store, "c", [3, 9])  # one pending entry beside indexed ones
     assert store.candidates(query, 64) == {a: 2, b: 2, c: 2}
+    assert store.candidates(query, 64, exclude=c) == {a: 2, b: 2}  # a new entry does not find itself
+    store.flush_index()
+    assert store.candidates(query, 64, exclude=c) == {a: 2, b: 2}
 
 
 def test_a_hash_counts_its_oldest_entries_across_index_and_pending(store: Store) -> None:
@@ -50,6 +53,7 @@ def test_a_hash_counts_its_oldest_entries_across_index_and_pending(store: Store)
     ids += [_entry(store, f"e{i}", [7, 100 + i]) for i in range(3, 5)]
     assert store.candidates(np.array([7], dtype=np.int64), 4) == {i: 1 for i in ids[:4]}
     assert store.candidates(np.array([7], dtype=np.int64), 2) == {i: 1 for i in ids[:2]}
+    assert store.candidates(np.array([7], dtype=np.int64), 5, exclude=ids[4]) == {i: 1 for i in ids[:4]}
 
 
 def test_pending_fingerprints_survive_a_restart(tmp_path: Path) -> None:

@@ -175,8 +175,7 @@ class Matcher:
 
     def match(self, new: StoredEntry, clean: CleanText, fp: fpmod.Fingerprint, now: datetime) -> MatchResult:
         p = self.params
-        hits = self.store.candidates(fp.winnowed, p.per_hash)
-        hits.pop(new.id, None)
+        hits = self.store.candidates(fp.winnowed, p.per_hash, exclude=new.id)
         if not hits:
             return MatchResult()
         # a candidate sharing a small fraction of what the best one shares is another story that

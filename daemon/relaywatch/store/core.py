@@ -32,6 +32,9 @@ WAL_CHECKPOINT_PAGES = 10_000
 
 _FEED_COLUMNS = ("id, name, url, role, credit, interval_s, source, title, status, etag, last_modified, failures,"
                  " last_error, last_status, last_poll, next_poll, fetch_article, min_interval_s, body_hash")
+_CANDIDATES = ("SELECT {} FROM json_each(?) j JOIN fingerprint_index f ON f.hash = j.value"
+               " AND f.entry_id <= coalesce((SELECT entry_id FROM fingerprint_index WHERE hash = j.value"
+               " ORDER BY entry_id LIMIT 1 OFFSET ?), 9223372036854775807)")
 _ENTRY_SELECT = """SELECT e.id, e.feed_id, f.name, f.role, e.guid, e.url, e.title, e.published, e.first_seen,
     e.text, e.dateline, e.credits, e.sources, f.credit, f.title
     FROM entries e JOIN feeds f ON f.id = e.feed_id"""
@@ -391,8 +394,9 @@ class Store(ReportQueries):
         self.conn.execute("DELETE FROM fingerprint_pending")
         self._pending.clear()
 
-    def candidates(self, fingerprints: np.ndarray, per_hash: int) -> dict[int, int]:
-        """Entries sharing fingerprints with a text: {entry id: shared fingerprints}.
+    def candidates(self, fingerprints: np.ndarray, per_hash: int, exclude: int | None = None) -> dict[int, int]:
+        """Entries sharing fingerprints with a text: {entry id: shared fingerprints}; ``exclude``: the
+        text's own entry, when stored already.
 
         Each fingerprint contributes at most its ``per_hash`` oldest entries, so a phrase that
         thousands of stories share costs no more than a rare one (the original of a story is the
@@ -404,12 +408,18 @@ class Store(ReportQueries):
         with self.lock:
             if not self._depth:  # outside the writer's transaction: what was committed since
                 self._sync_pending()
-            rows = self.conn.execute(
-                "SELECT j.value, f.entry_id FROM json_each(?) j JOIN fingerprint_index f ON f.hash = j.value"
-                " AND f.entry_id <= coalesce((SELECT entry_id FROM fingerprint_index WHERE hash = j.value"
-                " ORDER BY entry_id LIMIT 1 OFFSET ?), 9223372036854775807)",
-                (json.dumps(hashes), per_hash - 1)).fetchall()
-            return self._pending.hits_for(hashes, rows, per_hash)
+            waiting = self._pending.waiting(hashes, exclude)
+            if waiting:  # entries in the index and pending ones share a cap: the index's rows by hash
+                rows = self.conn.execute(_CANDIDATES.format("j.value, f.entry_id"),
+                                         (json.dumps(hashes), per_hash - 1)).fetchall()
+                hits = self._pending.hits_for(waiting, rows, per_hash)
+            else:  # the common case, and at a million entries ~3,000 rows: counted as they come
+                hits = {}
+                for (eid,) in self.conn.execute(_CANDIDATES.format("f.entry_id"), (json.dumps(hashes), per_hash - 1)):
+                    hits[eid] = hits.get(eid, 0) + 1
+            if exclude is not None:
+                hits.pop(exclude, None)
+            return hits
 
     # -- reposts ----------------------------------------------------------------------------
 

@@ -71,31 +71,32 @@ class PendingIndex:
         order = np.lexsort((ids, hashes))
         return list(zip(hashes[order].tolist(), ids[order].tolist(), strict=True))
 
-    def hits_for(self, hashes: list[int], indexed: list[tuple[int, int]], per_hash: int) -> dict[int, int]:
-        """{entry id: shared fingerprints} for a query of ``hashes``, from the index's (hash, entry id)
-        rows and the pending entries; each hash counts at most its ``per_hash`` oldest (lowest id)
+    def waiting(self, hashes: list[int], exclude: int | None = None) -> dict[int, list[int]]:
+        """{hash: pending entry ids} for those of ``hashes`` that pending entries other than
+        ``exclude`` hold (a new entry's own fingerprints are pending when it is matched)."""
+        out: dict[int, list[int]] = {}
+        for h in hashes:
+            ids = self.by_hash.get(h)
+            if ids and (len(ids) > 1 or ids[0] != exclude):
+                out[h] = [e for e in ids if e != exclude]
+        return out
+
+    @staticmethod
+    def hits_for(waiting: dict[int, list[int]], indexed: list[tuple[int, int]], per_hash: int) -> dict[int, int]:
+        """{entry id: shared fingerprints} from the index's (hash, entry id) rows and ``waiting``
+        (pending entries by hash); each hash counts at most its ``per_hash`` oldest (lowest id)
         entries, as the index query does."""
-        pend = self.by_hash
         hits: dict[int, int] = {}
         from_index: dict[int, list[int]] = {}
         for h, eid in indexed:
-            if h in pend:
+            if h in waiting:
                 from_index.setdefault(h, []).append(eid)
             else:
                 hits[eid] = hits.get(eid, 0) + 1
-        for h in hashes:
-            waiting = pend.get(h)
-            if waiting is None:
-                continue
-            ids = from_index.get(h)
-            if ids:
-                ids = ids + waiting
-                if len(ids) > per_hash:
-                    ids = sorted(set(ids))[:per_hash]
-            elif len(waiting) > per_hash:
-                ids = sorted(waiting)[:per_hash]
-            else:
-                ids = waiting
+        for h, pending in waiting.items():
+            ids = from_index.get(h, []) + pending
+            if len(ids) > per_hash:
+                ids = sorted(set(ids))[:per_hash]
             for eid in ids:
                 hits[eid] = hits.get(eid, 0) + 1
         return hits
