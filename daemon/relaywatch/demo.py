@@ -2,7 +2,8 @@
 
 The example configuration (config/example.toml) lists the sample feeds at
 http://127.0.0.1:8765/...; this serves ``demo_data/`` on that address while the feeds are polled
-once through the daemon's own code path.
+once through the daemon's own code path, one after another in name order, so that every run
+prints the same (the daemon polls them at once, in any order, and records the same reposts).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -69,4 +71,4 @@ def run_demo(config: Config, store: Store) -> list[tuple[Feed, PollOutcome]]:
     """Serve the sample feeds where the config expects them and poll every feed once."""
     host, port = demo_address(config)
     with serve(demo_dir(), host, port):
-        return poll_once(config, store)
+        return poll_once(replace(config, scheduler=replace(config.scheduler, workers=1)), store)
