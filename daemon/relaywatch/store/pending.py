@@ -76,9 +76,9 @@ class PendingIndex:
         ``exclude`` hold (a new entry's own fingerprints are pending when it is matched)."""
         out: dict[int, list[int]] = {}
         for h in hashes:
-            ids = self.by_hash.get(h)
-            if ids and (len(ids) > 1 or ids[0] != exclude):
-                out[h] = [e for e in ids if e != exclude]
+            others = [e for e in self.by_hash.get(h, ()) if e != exclude]
+            if others:
+                out[h] = others
         return out
 
     @staticmethod
