@@ -51,6 +51,18 @@ def test_bad_config_names_file_line_and_key(toml: str, message: str) -> None:
     assert "\n" not in str(e.value)
 
 
+def test_errors_deep_in_a_long_feed_list_name_their_lines() -> None:
+    """Line numbers come from one scan of the text (a config of thousands of feeds asks once a feed)."""
+    feeds = "".join(f'[[feeds]]\nname = "f{i}"\nurl = "http://x/{i}"\n\n' for i in range(3000))
+    assert len(parse_config(feeds, "cfg.toml").feeds) == 3000
+    with pytest.raises(ConfigError) as e:  # feed #3001 starts on line 12001; its name is line 12002
+        parse_config(feeds + '[[feeds]]\nurl = "http://y/"\nname = "f1234"\n', "cfg.toml")
+    assert str(e.value) == "cfg.toml:12003: duplicate feed name 'f1234' (first on line 4938)"
+    with pytest.raises(ConfigError) as e:
+        parse_config(feeds + '[[feeds]]\nname = "z"\nurl = "http://y/"\nrol = "wire"\n', "cfg.toml")
+    assert str(e.value).startswith("cfg.toml:12004: unknown key 'feeds.rol'")
+
+
 def test_cli_exits_2_with_one_line_before_doing_anything(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -220,32 +220,42 @@ def make_feed(name: str, url: str, role: str = "outlet", interval: str | int | N
 
 
 class _Lines:
-    """Finds the line of a key in the TOML text (tomllib gives values, not positions)."""
+    """Finds the line of a key in the TOML text (tomllib gives values, not positions).
+
+    One pass over the text on the first question, then lookups: a config with thousands of
+    ``[[feeds]]`` asks once per feed.
+    """
 
     _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"]+)\s*\]\]?")
     _KEY = re.compile(r"^\s*\"?([A-Za-z0-9_\-]+)\"?\s*=")
 
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
+        self.text = text
+        self._keys: dict[tuple[str | None, int, str], int] | None = None
+        self._headers: dict[tuple[str, int], int] = {}
 
-    def find(self, section: str | None, key: str | None, index: int = 0) -> int:
-        current, count, header_line = None, -1, 0
-        for no, line in enumerate(self.lines, 1):
+    def _scan(self) -> dict[tuple[str | None, int, str], int]:
+        keys: dict[tuple[str | None, int, str], int] = {}
+        counts: dict[str, int] = {}  # per section: which table of it ([[array]] index; [table]: 0)
+        current: str | None = None
+        for no, line in enumerate(self.text.splitlines(), 1):
             m = self._HEADER.match(line)
             if m:
                 current = m.group(2).strip('"')
-                if current == section:
-                    count += 1 if m.group(1) == "[[" else 0
-                    if m.group(1) == "[":
-                        count = 0
-                    header_line = no if count == index else header_line
+                counts[current] = counts.get(current, -1) + 1 if m.group(1) == "[[" else 0
+                self._headers[(current, counts[current])] = no
                 continue
             k = self._KEY.match(line)
-            if k and key and current == section and count == index and k.group(1) == key:
-                return no
-            if k and key and section is None and current is None and k.group(1) == key:
-                return no
-        return header_line or 1
+            if k:
+                keys.setdefault((current, counts.get(current, -1) if current else 0, k.group(1)), no)
+        return keys
+
+    def find(self, section: str | None, key: str | None, index: int = 0) -> int:
+        if self._keys is None:
+            self._keys = self._scan()
+        if key is not None and (section, index if section else 0, key) in self._keys:
+            return self._keys[(section, index if section else 0, key)]
+        return self._headers.get((section, index), 1) if section else 1
 
 
 def _convert(value: Any, want: type, where: str) -> Any:
