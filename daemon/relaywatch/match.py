@@ -77,10 +77,11 @@ class Measure:
 
 
 def measure(a: fpmod.Fingerprint, b: fpmod.Fingerprint, figures_from: int = 3,
-            near: tuple[float, float] = (0.0, 1.1),
+            near: tuple[float, float] | None = None,
             gapped_a: Callable[[], fpmod.Gapped] | None = None) -> Measure:
     """Token coverage both ways; figures; and, when the larger exact coverage lies in
-    ``near`` = [low, high), coverage allowing one word in four to differ (light revisions).
+    ``near`` = [low, high), coverage allowing one word in four to differ (light revisions). Without
+    ``near``, exact coverage only (the fuzzy pass costs more than the exact one).
 
     Two reports from one template (earnings, weather, markets) share most words but not figures.
     """
@@ -91,7 +92,7 @@ def measure(a: fpmod.Fingerprint, b: fpmod.Fingerprint, figures_from: int = 3,
     a_hit, b_hit = int(np.count_nonzero(am)), int(np.count_nonzero(bm))
     a_cov, b_cov = a_hit / len(am) if len(am) else 0.0, b_hit / len(bm) if len(bm) else 0.0
     a_near = b_near = -1.0
-    if a_hit and near[0] <= max(a_cov, b_cov) < near[1]:
+    if a_hit and near is not None and near[0] <= max(a_cov, b_cov) < near[1]:
         ga, gb = gapped_a() if gapped_a else fpmod.gapped(a), fpmod.gapped(b)
         a_near = float(np.count_nonzero(fpmod.fuzzy_covered(a, b, ga=ga, gb=gb))) / a.tokens
         b_near = float(np.count_nonzero(fpmod.fuzzy_covered(b, a, ga=gb, gb=ga))) / b.tokens
