@@ -76,6 +76,8 @@ def test_rss_atom_and_rdf_feeds_end_to_end(tmp_path: Path) -> None:
             feeds = {f.name: f for f in store.feeds()}
             assert feeds["echo-relay"].title == "Echo Relay Blog"
             assert all(f.status == "ok" and f.last_modified for f in feeds.values())
+            # the run leaves every entry in the full-text index (search_entries itself does not catch up)
+            assert store.query("SELECT count(*) AS n FROM entries_fts_docsize")[0]["n"] == store.count("entries") == 10
 
 
 def test_restart_repolls_the_same_feeds_without_duplicates(tmp_path: Path) -> None:

@@ -51,6 +51,8 @@ def test_ingest_links_copies_and_reports_bad_lines(store: Store, archive: Path, 
     assert got == {("ledger", "meridian", "verbatim", True), ("echo", "meridian", "excerpt", False)}
     lag = {r["copy_feed"]: r["lag_seconds"] for r in reposts(store)}
     assert lag == {"ledger": 3.5 * 3600, "echo": 4 * 3600}  # +01:00 converted to UTC
+    # the run leaves every entry in the full-text index (search_entries itself does not catch up)
+    assert {r["feed"] for r in store.search_entries("Kestrel")} == {"meridian", "ledger", "echo"}
 
 
 def test_reingesting_the_same_file_adds_nothing(store: Store, archive: Path, specs: Path) -> None:

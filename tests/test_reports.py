@@ -162,7 +162,7 @@ def test_migrations_bring_a_version_1_database_forward(tmp_path: Path) -> None:
     old.flush_index()  # version 1 wrote every fingerprint straight into the index
     old.close()
     conn = sqlite3.connect(db)  # make it what version 1 left behind
-    conn.executescript("DROP TRIGGER entries_ai; DROP TRIGGER entries_ad; DROP TRIGGER entries_au;"
+    conn.executescript("DROP TRIGGER entries_ad; DROP TRIGGER entries_au;"
                        " DROP TABLE entries_fts; DROP TABLE digests; ALTER TABLE feeds DROP COLUMN body_hash;"
                        " DROP TABLE fingerprint_pending; DROP TABLE index_state;"
                        " DELETE FROM schema_migrations WHERE version > 1;")

@@ -122,3 +122,50 @@ def test_an_updated_entry_is_found_by_its_new_fingerprints_only(store: Store) ->
     assert store.count("fingerprint_index") == 0
     assert store.candidates(np.array([31], dtype=np.int64), 64) == {}
     assert store.candidates(np.array([32, 33], dtype=np.int64), 64) == {eid: 2}
+
+
+def _article(store: Store, guid: str, text: str, entry_id: int | None = None) -> int:
+    """Store (or, given ``entry_id``, rewrite) an entry titled ``guid`` with ``text``, in a transaction."""
+    feed = store.ensure_feed("wire", "wire")
+    entry = ParsedEntry(guid=guid, url="", title=guid, html=text, published=NOW, published_raw=None,
+                        date_flag=None)
+    with store.transaction():
+        if entry_id is None:
+            return store.insert_entry(feed.id, entry, CleanText(text), text, NOW)
+        store.update_entry(entry_id, entry, CleanText(text), text, NOW)
+        return entry_id
+
+
+def _found(store: Store, word: str) -> list[str]:
+    """Titles the full-text index finds for ``word`` as it stands (``search_entries`` does not catch up)."""
+    return sorted(r["title"] for r in store.search_entries(word))
+
+
+def test_full_text_index_catches_up_in_bulk(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core, "FTS_BATCH", 3)
+    a = _article(store, "a", "walrus colony grows")
+    b = _article(store, "b", "walrus tusks found")
+    assert _found(store, "walrus") == []  # two wait: fewer than a batch
+    _article(store, "b", "narwhal tusks found", b)  # edited while waiting: indexed as it is now
+    _article(store, "c", "walrus census")  # the third: its transaction indexes all three
+    assert (_found(store, "walrus"), _found(store, "narwhal"), _found(store, "tusks")) == (["a", "c"], ["b"], ["b"])
+    _article(store, "a", "seal colony grows", a)  # edited once indexed: taken out and put back at once
+    _article(store, "d", "walrus again")
+    assert (_found(store, "seal"), _found(store, "walrus")) == (["a"], ["c"])
+    assert store.index_text() == 1
+    assert _found(store, "walrus") == ["c", "d"]
+    assert store.index_text() == 0
+    store.conn.execute("INSERT INTO entries_fts (entries_fts) VALUES ('integrity-check')")  # raises if out of step
+
+
+def test_entries_rolled_back_are_not_indexed(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core, "FTS_BATCH", 1)
+    feed = store.ensure_feed("wire", "wire")
+    entry = ParsedEntry(guid="x", url="", title="x", html="", published=NOW, published_raw=None, date_flag=None)
+    with pytest.raises(RuntimeError), store.transaction():
+        store.insert_entry(feed.id, entry, CleanText("walrus lost"), "h", NOW)
+        raise RuntimeError("poll failed")
+    kept = _article(store, "kept", "walrus kept")  # takes the id the rolled-back entry had
+    assert _found(store, "walrus") == ["kept"] and _found(store, "lost") == []
+    assert store.entry(kept).text == "walrus kept"
+    store.conn.execute("INSERT INTO entries_fts (entries_fts) VALUES ('integrity-check')")

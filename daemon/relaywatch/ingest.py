@@ -192,4 +192,5 @@ def ingest_file(store: Store, path: str | Path, specs: dict[str, FeedSpec] | Non
         if len(batch) >= BATCH:
             flush()
     flush()
+    store.index_text()
     return report

@@ -7,6 +7,7 @@ The digest (digest.py) is built from the same functions.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -301,6 +302,8 @@ def search(store: Store, text: str, limit: int = 20, raw: bool = False) -> list[
     """Full-text search over entries' titles and texts (SQLite FTS5), best match first."""
     if not text.strip():
         raise ReportError("search needs some words")
+    with contextlib.suppress(StoreError):  # entries stored since the last catch-up (read-only: as is)
+        store.index_text()
     try:
         rows = store.search_entries(text, limit, raw)
     except StoreError as e:

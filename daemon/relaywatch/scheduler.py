@@ -30,6 +30,8 @@ from .store import Store, utcnow
 
 log = logging.getLogger("relaywatch.scheduler")
 
+TEXT_INDEX_EVERY = 60  # seconds between the daemon's catch-ups of the full-text index (Store.index_text)
+
 ACTIVE = ("new", "ok", "error")
 
 
@@ -67,7 +69,19 @@ def poll_once(config: Config, store: Store, only_due: bool = False, names: list[
             outcomes = list(pool.map(lambda f: poller.poll(f), feeds))
     finally:
         poller.close()
+        index_text(store)
     return list(zip(feeds, outcomes, strict=True))
+
+
+def index_text(store: Store) -> None:
+    """Bring the full-text index up to date; a failure is logged (the entries wait for the next try)."""
+    try:
+        n = store.index_text()
+    except RelaywatchError as e:
+        log.error("cannot update the full-text index in %s: %s", store.path, " ".join(str(e).split())[:300])
+        return
+    if n:
+        log.debug("full-text index: %d entries added", n)
 
 
 def _notify(message: str) -> None:
@@ -132,6 +146,8 @@ class Daemon:
                                                               jitter=self.config.scheduler.jitter or None),
                                    args=[feed.id], id=f"feed-{feed.id}", name=f"poll {feed.name}",
                                    next_run_time=first, replace_existing=True)
+        self.scheduler.add_job(index_text, IntervalTrigger(seconds=TEXT_INDEX_EVERY), args=[self.store],
+                               id="index-text", name="full-text index", replace_existing=True)
         for add in self.extra_jobs:
             add(self.scheduler)
         return len(feeds)
@@ -154,6 +170,7 @@ class Daemon:
         except Exception as e:  # already stopped
             log.debug("scheduler shutdown: %s", e)
         self.poller.close()
+        index_text(self.store)
 
     def run_forever(self) -> None:
         """Start, then block until SIGTERM or SIGINT; shut down cleanly."""

@@ -165,6 +165,24 @@ CREATE TABLE index_state (
 );
 INSERT INTO index_state VALUES (1, 0);
 """),
+    Migration(6, "full-text index brought up to date in bulk", """
+ALTER TABLE index_state ADD COLUMN fts_upto INTEGER NOT NULL DEFAULT 0;
+UPDATE index_state SET fts_upto = coalesce((SELECT max(id) FROM entries), 0);
+DROP TRIGGER [entries_ai];
+DROP TRIGGER [entries_ad];
+DROP TRIGGER [entries_au];
+CREATE TRIGGER [entries_ad] AFTER DELETE ON [entries]
+WHEN old.id <= (SELECT fts_upto FROM index_state) BEGIN
+  INSERT INTO [entries_fts] ([entries_fts], rowid, [title], [text])
+    VALUES ('delete', old.rowid, old.[title], old.[text]);
+END;
+CREATE TRIGGER [entries_au] AFTER UPDATE OF [title], [text] ON [entries]
+WHEN old.id <= (SELECT fts_upto FROM index_state) BEGIN
+  INSERT INTO [entries_fts] ([entries_fts], rowid, [title], [text])
+    VALUES ('delete', old.rowid, old.[title], old.[text]);
+  INSERT INTO [entries_fts] (rowid, [title], [text]) VALUES (new.rowid, new.[title], new.[text]);
+END;
+"""),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
