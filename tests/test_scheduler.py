@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -39,3 +41,24 @@ def test_daemon_brings_the_full_text_index_up_to_date(tmp_path: Path,
         finally:
             daemon.stop()
             store.close()
+
+
+def test_feeds_due_at_start_are_released_in_name_order_a_little_apart(tmp_path: Path) -> None:
+    feeds = "".join(f'[[feeds]]\nname = "f{i:04d}"\nurl = "http://127.0.0.1:9/{i}.xml"\n' for i in range(4000))
+    config = parse_config(f'[database]\npath = "{tmp_path}/d.db"\n' + feeds)
+    store = Store(config.database.path)
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    scheduler.sync_feeds(config, store)
+    later = now + timedelta(minutes=20)  # one feed already polled: it keeps its next poll
+    store.save_feed_state(replace(store.feed_by_name("f0001"), next_poll=later))  # type: ignore[type-var]
+    daemon = Daemon(config, store)
+    try:
+        assert daemon.schedule(now) == 4000
+        first = {j.name.removeprefix("poll "): j.next_run_time for j in daemon.scheduler.get_jobs()
+                 if j.id.startswith("feed-")}
+        assert first["f0001"] == later
+        assert [(first[f"f{i:04d}"] - now).total_seconds() for i in (0, 2, 3, 101)] == pytest.approx(
+            [0, 0.01, 0.02, 1.0])
+        assert max(first[f"f{i:04d}"] for i in range(4000) if i != 1) == now + timedelta(seconds=30)
+    finally:
+        store.close()
