@@ -4,6 +4,7 @@ second writer on the same file."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -169,3 +170,24 @@ def test_entries_rolled_back_are_not_indexed(store: Store, monkeypatch: pytest.M
     assert _found(store, "walrus") == ["kept"] and _found(store, "lost") == []
     assert store.entry(kept).text == "walrus kept"
     store.conn.execute("INSERT INTO entries_fts (entries_fts) VALUES ('integrity-check')")
+
+
+def test_other_threads_read_the_last_commit_without_waiting_for_the_writer(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.db")
+    feed = store.ensure_feed("wire", "wire")
+    seen: dict[str, object] = {}
+    try:
+        with store.transaction():
+            eid = store.insert_entry(feed.id, ParsedEntry(guid="g", url="", title="t", html="x", published=NOW,
+                                                          published_raw=None, date_flag=None),
+                                     CleanText("text"), "hash", NOW)
+            seen["writer"] = store.entry_state(feed.id, "g")  # its own transaction: sees what it wrote
+            reader = threading.Thread(target=lambda: seen.update(
+                other=store.entry_state(feed.id, "g"), feed=store.feed(feed.id).name))
+            reader.start()
+            reader.join(5)  # the writer still holds its transaction: a read that waited for it would hang
+            assert not reader.is_alive()
+        assert seen == {"writer": (eid, "hash"), "other": None, "feed": "wire"}
+        assert store.entry_state(feed.id, "g") == (eid, "hash")  # committed: every thread sees it
+    finally:
+        store.close()

@@ -23,7 +23,8 @@ from .pending import FLUSH_ENTRIES, PendingIndex, from_blob, to_blob
 from .reporting import ReportQueries
 from .schema import MIGRATIONS, SCHEMA_VERSION, _statements
 
-CACHE_KIB = 32_768  # SQLite page cache per connection
+CACHE_KIB = 32_768  # SQLite page cache of the writer's connection
+READ_CACHE_KIB = 8_192  # of the connection other threads read through (Store._reading)
 # WAL pages before SQLite copies them into the database (with an fsync), at a commit. SQLite's
 # default, 1,000 pages (4 MB), made checkpoints a quarter of the writer's time on polls of 20
 # entries; at 10,000 (40 MB of WAL) hot pages (indexes, full-text segments) are copied once for
@@ -84,6 +85,9 @@ class Store(ReportQueries):
             raise StoreError(f"cannot open database {self.path}: {e}") from e
         self.db = sqlite_utils.Database(self.conn)
         self.lock = threading.RLock()
+        self._owner: int | None = None  # the thread in a transaction
+        self._read_lock = threading.Lock()
+        self._read_conn: sqlite3.Connection | None = None
         self._depth = 0
         self._pending = PendingIndex()
         self._pending_version: int | None = None  # index_state.version it was loaded at (None: load it)
@@ -97,6 +101,35 @@ class Store(ReportQueries):
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+        with self._read_lock:
+            if self._read_conn is not None:
+                self._read_conn.close()
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection for a read by any thread, without waiting for the writer.
+
+        The writer's connection is not it: SQLite lets one thread at a time use a connection, and
+        Python's sqlite3 binds parameters and reads rows holding the GIL, so a polling thread that
+        read through it while the writer was committing held the GIL until the commit ended,
+        stopping every thread of the daemon. The thread in a transaction reads through its own
+        connection (it must see what it wrote); the others share a read connection (WAL: readers
+        see the last commit and never block the writer).
+        """
+        if self._owner == threading.get_ident() or self.path == ":memory:" or self.path.startswith("file:"):
+            with self.lock:
+                yield self.conn
+            return
+        with self._read_lock:
+            if self._read_conn is None:
+                try:
+                    conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+                    conn.execute("PRAGMA query_only=1")
+                    conn.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
+                except sqlite3.Error as e:
+                    raise StoreError(f"cannot open database {self.path}: {e}") from e
+                self._read_conn = conn
+            yield self._read_conn
 
     def __enter__(self) -> Store:
         return self
@@ -117,6 +150,7 @@ class Store(ReportQueries):
                 return
             self._begin()
             self._depth = 1
+            self._owner = threading.get_ident()
             self._pending_changed = self._text_added = False
             try:
                 self._sync_pending()
@@ -126,10 +160,10 @@ class Store(ReportQueries):
                 if self._text_added:
                     self._catch_up_text(FTS_BATCH)
             except BaseException:
-                self._depth = 0
+                self._depth, self._owner = 0, None
                 self._rollback()
                 raise
-            self._depth = 0
+            self._depth, self._owner = 0, None
             try:
                 self.conn.execute("COMMIT")
             except sqlite3.Error as e:
@@ -243,15 +277,18 @@ class Store(ReportQueries):
         return self.upsert_feed(name, url or f"ingest:{name}", role, credit, source="ingest")
 
     def feeds(self) -> list[Feed]:
-        rows = self.conn.execute(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY name").fetchall()
+        with self._reading() as conn:
+            rows = conn.execute(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY name").fetchall()
         return [_feed(r) for r in rows]
 
     def feed_by_name(self, name: str) -> Feed | None:
-        row = self.conn.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE name = ?", (name,)).fetchone()
+        with self._reading() as conn:
+            row = conn.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE name = ?", (name,)).fetchone()
         return _feed(row) if row else None
 
     def feed(self, feed_id: int) -> Feed:
-        row = self.conn.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+        with self._reading() as conn:
+            row = conn.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,)).fetchone()
         if row is None:
             raise StoreError(f"no feed with id {feed_id}")
         return _feed(row)
@@ -284,8 +321,9 @@ class Store(ReportQueries):
 
     def entry_state(self, feed_id: int, guid: str) -> tuple[int, str | None] | None:
         """(id, content hash) of the feed's entry with that guid, if stored."""
-        row = self.conn.execute("SELECT id, content_hash FROM entries WHERE feed_id = ? AND guid = ?",
-                                (feed_id, guid)).fetchone()
+        with self._reading() as conn:
+            row = conn.execute("SELECT id, content_hash FROM entries WHERE feed_id = ? AND guid = ?",
+                               (feed_id, guid)).fetchone()
         return (row[0], row[1]) if row else None
 
     def insert_entry(self, feed_id: int, entry: ParsedEntry, clean: CleanText, content_hash: str,
@@ -332,8 +370,9 @@ class Store(ReportQueries):
         return cur.rowcount
 
     def article_text_for_url(self, url: str) -> str | None:
-        row = self.conn.execute("SELECT article_text FROM entries WHERE url = ? AND article_text IS NOT NULL"
-                                " LIMIT 1", (url,)).fetchone()
+        with self._reading() as conn:
+            row = conn.execute("SELECT article_text FROM entries WHERE url = ? AND article_text IS NOT NULL"
+                               " LIMIT 1", (url,)).fetchone()
         return row[0] if row else None
 
     def mark_update_of(self, entry_id: int, earlier_id: int) -> None:
