@@ -83,16 +83,13 @@ class PendingIndex:
 
     @staticmethod
     def hits_for(waiting: dict[int, list[int]], indexed: list[tuple[int, int]], per_hash: int) -> dict[int, int]:
-        """{entry id: shared fingerprints} from the index's (hash, entry id) rows and ``waiting``
-        (pending entries by hash); each hash counts at most its ``per_hash`` oldest (lowest id)
-        entries, as the index query does."""
-        hits: dict[int, int] = {}
+        """{entry id: shared fingerprints} for the hashes of ``waiting`` (pending entries by hash),
+        given the index's (hash, entry id) rows of those hashes; each hash counts at most its
+        ``per_hash`` oldest (lowest id) entries, as the index query does."""
         from_index: dict[int, list[int]] = {}
         for h, eid in indexed:
-            if h in waiting:
-                from_index.setdefault(h, []).append(eid)
-            else:
-                hits[eid] = hits.get(eid, 0) + 1
+            from_index.setdefault(h, []).append(eid)
+        hits: dict[int, int] = {}
         for h, pending in waiting.items():
             ids = from_index.get(h, []) + pending
             if len(ids) > per_hash:
