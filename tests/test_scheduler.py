@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from relaywatch import scheduler
 from relaywatch.config import parse_config
+from relaywatch.models import ParsedEntry
 from relaywatch.scheduler import Daemon
 from relaywatch.store import Store
+from relaywatch.text import CleanText
 
 from ._servers import Response, TestServer, rss
 
@@ -62,3 +64,26 @@ def test_feeds_due_at_start_are_released_in_name_order_a_little_apart(tmp_path: 
         assert max(first[f"f{i:04d}"] for i in range(4000) if i != 1) == now + timedelta(seconds=30)
     finally:
         store.close()
+
+
+def test_a_refused_full_text_catch_up_is_one_logged_line_and_retried(tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    store = Store(tmp_path / "d.db")
+    feed = store.ensure_feed("wire", "wire")
+    with store.transaction():  # fewer than a batch: they wait for the catch-up
+        for i in range(300):
+            words = " ".join(f"w{i}x{k}" for k in range(60))  # distinct words: the index needs pages
+            store.insert_entry(feed.id, ParsedEntry(guid=f"g{i}", url="", title=f"Walrus {i}", html="",
+                                                    published=None, published_raw=None, date_flag=None),
+                               CleanText(f"walrus census {words}"), "h", datetime(2026, 11, 29, tzinfo=UTC))
+    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full: the index cannot grow
+    scheduler.index_text(store)
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert errors == [f"full-text index not brought up to date: cannot update the full-text index of {store.path}:"
+                      " database or disk is full"]
+    assert store.search_entries("walrus") == []
+    store.conn.execute("PRAGMA max_page_count = 1073741823")
+    scheduler.index_text(store)  # the entry waited: it is indexed once there is room again
+    assert len(store.search_entries("walrus", limit=500)) == 300
+    store.close()

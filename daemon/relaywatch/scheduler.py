@@ -84,7 +84,7 @@ def index_text(store: Store) -> None:
     try:
         n = store.index_text()
     except RelaywatchError as e:
-        log.error("cannot update the full-text index in %s: %s", store.path, " ".join(str(e).split())[:300])
+        log.error("full-text index not brought up to date: %s", " ".join(str(e).split())[:300])
         return
     if n:
         log.debug("full-text index: %d entries added", n)

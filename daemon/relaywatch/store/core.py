@@ -24,7 +24,7 @@ from .reporting import ReportQueries
 from .schema import MIGRATIONS, SCHEMA_VERSION, _statements
 
 CACHE_KIB = 32_768  # SQLite page cache of the writer's connection
-READ_CACHE_KIB = 8_192  # of the connection other threads read through (Store._reading)
+READ_CACHE_KIB = 2_048  # of the connection other threads read through (Store._reading)
 # WAL pages before SQLite copies them into the database (with an fsync), at a commit. SQLite's
 # default, 1,000 pages (4 MB), made checkpoints a quarter of the writer's time on polls of 20
 # entries; at 10,000 (40 MB of WAL) hot pages (indexes, full-text segments) are copied once for
@@ -360,13 +360,15 @@ class Store(ReportQueries):
         try:
             upto, top = self.conn.execute("SELECT fts_upto, (SELECT coalesce(max(id), 0) FROM entries)"
                                           " FROM index_state").fetchone()
-        except sqlite3.OperationalError:  # before migration 6
-            return 0
-        if top - upto < at_least:
-            return 0
-        cur = self.conn.execute("INSERT INTO entries_fts (rowid, title, text)"
-                                " SELECT id, title, text FROM entries WHERE id > ? ORDER BY id", (upto,))
-        self.conn.execute("UPDATE index_state SET fts_upto = ?", (top,))
+            if top - upto < at_least:
+                return 0
+            cur = self.conn.execute("INSERT INTO entries_fts (rowid, title, text)"
+                                    " SELECT id, title, text FROM entries WHERE id > ? ORDER BY id", (upto,))
+            self.conn.execute("UPDATE index_state SET fts_upto = ?", (top,))
+        except sqlite3.Error as e:
+            if "no such column: fts_upto" in str(e):  # before migration 6
+                return 0
+            raise StoreError(f"cannot update the full-text index of {self.path}: {e}") from e
         return cur.rowcount
 
     def article_text_for_url(self, url: str) -> str | None:
