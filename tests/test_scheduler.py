@@ -16,6 +16,7 @@ from relaywatch.store import Store
 from relaywatch.text import CleanText
 
 from ._servers import Response, TestServer, rss
+from .conftest import make_config
 
 
 def test_daemon_brings_the_full_text_index_up_to_date(tmp_path: Path,
@@ -25,9 +26,8 @@ def test_daemon_brings_the_full_text_index_up_to_date(tmp_path: Path,
              for i in range(3)]
     with TestServer() as srv:
         url = srv.route("/f.xml", Response(rss([(f"g{i}", f"T{i}", t) for i, t in enumerate(texts)])))
-        config = parse_config(f'[database]\npath = "{tmp_path}/d.db"\n[defaults]\nsummary_words = 0\n'
-                              f"[fetch]\nper_host_delay = 0\n[scheduler]\njitter = 0\n"
-                              f'[[feeds]]\nname = "f"\nurl = "{url}"\ninterval = "1h"\n')
+        config = make_config(tmp_path, f'[scheduler]\njitter = 0\n[[feeds]]\nname = "f"\nurl = "{url}"\n'
+                                       'interval = "1h"\n')
         store = Store(config.database.path)
         daemon = Daemon(config, store)
         try:
