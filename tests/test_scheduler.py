@@ -84,6 +84,6 @@ def test_a_refused_full_text_catch_up_is_one_logged_line_and_retried(tmp_path: P
                       " database or disk is full"]
     assert store.search_entries("walrus") == []
     store.conn.execute("PRAGMA max_page_count = 1073741823")
-    scheduler.index_text(store)  # the entry waited: it is indexed once there is room again
+    scheduler.index_text(store)  # the entries waited: they are indexed once there is room again
     assert len(store.search_entries("walrus", limit=500)) == 300
     store.close()

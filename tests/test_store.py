@@ -1,6 +1,7 @@
 """Store: new fingerprints wait as blobs on their entry's row and in memory, are found by
 ``candidates`` all the same, merge into the index in bulk, and survive rollbacks, restarts and a
-second writer on the same file."""
+second writer on the same file; the full-text index catches up in batches; other threads read
+without waiting for the writer."""
 
 from __future__ import annotations
 

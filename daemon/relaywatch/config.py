@@ -222,23 +222,18 @@ def make_feed(name: str, url: str, role: str = "outlet", interval: str | int | N
 class _Lines:
     """Finds the line of a key in the TOML text (tomllib gives values, not positions).
 
-    One pass over the text on the first question, then lookups: a config with thousands of
-    ``[[feeds]]`` asks once per feed.
+    One pass over the text, then lookups: a config with thousands of ``[[feeds]]`` asks once per feed.
     """
 
     _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"]+)\s*\]\]?")
     _KEY = re.compile(r"^\s*\"?([A-Za-z0-9_\-]+)\"?\s*=")
 
     def __init__(self, text: str) -> None:
-        self.text = text
-        self._keys: dict[tuple[str | None, int, str], int] | None = None
-        self._headers: dict[tuple[str, int], int] = {}
-
-    def _scan(self) -> dict[tuple[str | None, int, str], int]:
-        keys: dict[tuple[str | None, int, str], int] = {}
+        self._keys: dict[tuple[str | None, int, str], int] = {}  # (section, table index, key): line
+        self._headers: dict[tuple[str, int], int] = {}  # (section, table index): line of its header
         counts: dict[str, int] = {}  # per section: which table of it ([[array]] index; [table]: 0)
         current: str | None = None
-        for no, line in enumerate(self.text.splitlines(), 1):
+        for no, line in enumerate(text.splitlines(), 1):
             m = self._HEADER.match(line)
             if m:
                 current = m.group(2).strip('"')
@@ -247,14 +242,12 @@ class _Lines:
                 continue
             k = self._KEY.match(line)
             if k:
-                keys.setdefault((current, counts.get(current, -1) if current else 0, k.group(1)), no)
-        return keys
+                self._keys.setdefault((current, counts[current] if current else 0, k.group(1)), no)
 
     def find(self, section: str | None, key: str | None, index: int = 0) -> int:
-        if self._keys is None:
-            self._keys = self._scan()
-        if key is not None and (section, index if section else 0, key) in self._keys:
-            return self._keys[(section, index if section else 0, key)]
+        where = (section, index if section else 0, key or "")
+        if key is not None and where in self._keys:
+            return self._keys[where]
         return self._headers.get((section, index), 1) if section else 1
 
 

@@ -116,7 +116,7 @@ class Store(ReportQueries):
         connection (it must see what it wrote); the others share a read connection (WAL: readers
         see the last commit and never block the writer).
         """
-        if self._owner == threading.get_ident() or self.path == ":memory:" or self.path.startswith("file:"):
+        if self._owner == threading.get_ident() or self.path == ":memory:":
             with self.lock:
                 yield self.conn
             return
