@@ -126,6 +126,32 @@ def test_an_updated_entry_is_found_by_its_new_fingerprints_only(store: Store) ->
     assert store.candidates(np.array([32, 33], dtype=np.int64), 64) == {eid: 2}
 
 
+def test_pending_index_agrees_with_a_plain_map_through_adds_updates_and_removals() -> None:
+    """Hashes held by one entry and by several, entries re-added with other hashes, removals:
+    ``waiting`` and ``rows`` give what a plain {hash: [entry ids]} map gives."""
+    import random
+
+    from relaywatch.store.pending import PendingIndex
+
+    rng = random.Random(7)
+    index, plain = PendingIndex(), {}
+    for step in range(3000):
+        eid = rng.randrange(1, 60)
+        if rng.random() < 0.2:
+            index.remove(eid)
+            plain.pop(eid, None)
+        else:
+            hashes = sorted(rng.sample(range(200), rng.randrange(1, 12)))
+            index.add(eid, np.array(hashes, dtype=np.int64))
+            plain[eid] = hashes
+        query, exclude = rng.sample(range(200), 20), rng.choice([None, eid])
+        want = {h: sorted(e for e, hs in plain.items() if h in hs and e != exclude) for h in query}
+        assert {h: sorted(ids) for h, ids in index.waiting(query, exclude).items()} == \
+            {h: ids for h, ids in want.items() if ids}, step
+    assert list(index.rows()) == sorted((h, e) for e, hs in plain.items() for h in hs)
+    assert len(index) == len(plain)
+
+
 def _article(store: Store, guid: str, text: str, entry_id: int | None = None) -> int:
     """Store (or, given ``entry_id``, rewrite) an entry titled ``guid`` with ``text``, in a transaction."""
     feed = store.ensure_feed("wire", "wire")

@@ -14,6 +14,8 @@ wrote) loads them again.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 FLUSH_ENTRIES = 500  # pending entries merged into the index at once (about 25,000 rows, ~5 MB in memory)
@@ -28,10 +30,17 @@ def from_blob(blob: bytes) -> np.ndarray:
 
 
 class PendingIndex:
-    """{hash: entry ids} of the pending entries; not thread-safe (the store's lock guards it)."""
+    """{hash: entry ids} of the pending entries; not thread-safe (the store's lock guards it).
+
+    A hash that one pending entry holds (nearly all of them) maps to that entry's id, a hash that
+    several hold to a list of their ids: adding an entry is then a dict update done by the
+    interpreter's C code, not a Python loop making a list per hash. Storing 500 entries of 45
+    fingerprints and merging them took 20 µs an entry to add and 22 ms to sort, with a list per hash
+    and tuples built for ``executemany`` (much of it the garbage collector walking those lists).
+    """
 
     def __init__(self) -> None:
-        self.by_hash: dict[int, list[int]] = {}
+        self.by_hash: dict[int, int | list[int]] = {}
         self.entries: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
@@ -40,45 +49,64 @@ class PendingIndex:
     def add(self, entry_id: int, hashes: np.ndarray) -> None:
         if entry_id in self.entries:
             self.remove(entry_id)
-        self.entries[entry_id] = np.asarray(hashes, dtype=np.int64)
+        arr = np.asarray(hashes, dtype=np.int64)
+        self.entries[entry_id] = arr
+        values = arr.tolist()
         by_hash = self.by_hash
-        for h in self.entries[entry_id].tolist():
-            ids = by_hash.get(h)
-            if ids is None:
-                by_hash[h] = [entry_id]
-            else:
+        held = {h: by_hash[h] for h in by_hash.keys() & values}  # hashes other pending entries hold
+        by_hash.update(dict.fromkeys(values, entry_id))
+        for h, ids in held.items():
+            if isinstance(ids, list):
                 ids.append(entry_id)
+                by_hash[h] = ids
+            else:
+                by_hash[h] = [ids, entry_id]
 
     def remove(self, entry_id: int) -> None:
         hashes = self.entries.pop(entry_id, None)
-        for h in hashes.tolist() if hashes is not None else ():
-            ids = self.by_hash[h]
-            ids.remove(entry_id)
-            if not ids:
-                del self.by_hash[h]
+        if hashes is None:
+            return
+        by_hash = self.by_hash
+        for h in hashes.tolist():
+            ids = by_hash.get(h)
+            if isinstance(ids, list):
+                if entry_id in ids:
+                    ids.remove(entry_id)
+                if len(ids) == 1:
+                    by_hash[h] = ids[0]
+                elif not ids:
+                    del by_hash[h]
+            elif ids == entry_id:
+                del by_hash[h]
 
     def clear(self) -> None:
         self.by_hash.clear()
         self.entries.clear()
 
-    def rows(self) -> list[tuple[int, int]]:
+    def rows(self) -> Iterator[tuple[int, int]]:
         """(hash, entry id) of every pending fingerprint, sorted: the order of the index's keys."""
         if not self.entries:
-            return []
-        hashes = np.concatenate(list(self.entries.values()))
-        ids = np.repeat(np.fromiter(self.entries, dtype=np.int64, count=len(self.entries)),
-                        [len(a) for a in self.entries.values()])
-        order = np.lexsort((ids, hashes))
-        return list(zip(hashes[order].tolist(), ids[order].tolist(), strict=True))
+            return iter(())
+        ids = sorted(self.entries)
+        arrays = [self.entries[i] for i in ids]
+        hashes = np.concatenate(arrays)
+        owners = np.repeat(np.array(ids, dtype=np.int64), [len(a) for a in arrays])
+        order = np.argsort(hashes, kind="stable")  # stable: a hash's entries stay in id order
+        return zip(hashes[order].tolist(), owners[order].tolist(), strict=True)
 
     def waiting(self, hashes: list[int], exclude: int | None = None) -> dict[int, list[int]]:
         """{hash: pending entry ids} for those of ``hashes`` that pending entries other than
         ``exclude`` hold (a new entry's own fingerprints are pending when it is matched)."""
+        by_hash = self.by_hash
         out: dict[int, list[int]] = {}
-        for h in hashes:
-            others = [e for e in self.by_hash.get(h, ()) if e != exclude]
-            if others:
-                out[h] = others
+        for h in by_hash.keys() & hashes:
+            ids = by_hash[h]
+            if isinstance(ids, list):
+                others = [e for e in ids if e != exclude]
+                if others:
+                    out[h] = others
+            elif ids != exclude:
+                out[h] = [ids]
         return out
 
     @staticmethod
