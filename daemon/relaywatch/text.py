@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -157,8 +158,9 @@ class CleanText:
     boilerplate: tuple[str, ...] = field(default=())  # names of the patterns that fired
     links: tuple[str, ...] = ()  # the hrefs of the entry (a relay's footer links the page it copied)
 
-    @property
+    @cached_property
     def words(self) -> int:
+        """Words of the text (kept once counted, also through pickling to and from worker processes)."""
         return len(self.text.split())
 
 
@@ -291,8 +293,16 @@ def credits_name(clean_text: CleanText, names: tuple[str, ...] | list[str]) -> b
     inside the story ("a spokesman told Reuters") or a photo credit does not.
     """
     lines = clean_text.credits + clean_text.sources
+    if not lines:
+        return False
     for name in names:
-        rx = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.I)
+        rx = _name_pattern(name)
         if any(rx.search(line) for line in lines):
             return True
     return False
+
+
+@lru_cache(maxsize=8192)
+def _name_pattern(name: str) -> re.Pattern[str]:
+    """A credit name as a whole word (re's own cache holds 512 patterns: fewer than a daemon's feeds)."""
+    return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.I)
