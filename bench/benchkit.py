@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT / "daemon"))
 
 from relaywatch.ingest import IngestReport, ingest_file, load_feed_specs  # noqa: E402
 from relaywatch.queries import reposts  # noqa: E402
+from relaywatch.runtime import tune_gc  # noqa: E402
 from relaywatch.store import Store  # noqa: E402
 
 
@@ -62,6 +63,7 @@ def ingest(db: Path, bench: Path, workers: int = 2) -> Run:
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
     specs = load_feed_specs(bench / "feeds.json")
+    tune_gc()  # as `relaywatch ingest` does
     with Store(db) as store:
         t = time.perf_counter()
         report = ingest_file(store, bench / "entries.jsonl", specs, workers=workers)

@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "daemon"))
 
 from relaywatch.config import parse_config  # noqa: E402
+from relaywatch.runtime import tune_gc  # noqa: E402
 from relaywatch.scheduler import Daemon, sync_feeds  # noqa: E402
 from relaywatch.store import Store  # noqa: E402
 
@@ -224,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         if kinds[feed.name] == "304":
             store.save_feed_state(replace(feed, etag=f'"f{int(feed.name[5:])}"'))
 
+    tune_gc()  # as `relaywatch run` does
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.monotonic()
     daemon = Daemon(config, store)

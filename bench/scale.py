@@ -40,6 +40,7 @@ from benchkit import TOOLS, need
 from relaywatch.match import Matcher
 from relaywatch.models import ParsedEntry
 from relaywatch.pipeline import METHOD, Pipeline, Prepared, prepare
+from relaywatch.runtime import tune_gc
 from relaywatch.store import Store
 
 T0 = datetime(1987, 3, 1, tzinfo=UTC)
@@ -210,6 +211,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--db", type=Path, default=Path("/tmp/relaywatch-scale.db"))
     args = ap.parse_args()
+    tune_gc()  # as `relaywatch ingest` and the daemon do
     load_corpus()
     print(f"corpus: an order-2 Markov chain over Reuters-21578 ({len(_CHAIN)} word pairs)")
     checkpoints = sorted({c for c in map(int, args.checkpoints.split(",")) if c <= args.entries} | {args.entries})

@@ -19,9 +19,11 @@ from . import __version__
 from .config import Config, ConfigError, describe, load_config, make_feed
 from .errors import RelaywatchError
 from .reports_cli import add_report_commands, when_option
+from .runtime import tune_gc
 from .store import Store
 
 Handler = Callable[[argparse.Namespace, Config], int]
+LONG_JOBS = ("run", "poll", "ingest", "demo")  # commands that store entries: the interpreter is tuned for them
 
 
 def _store(config: Config) -> Store:
@@ -269,6 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
     handler: Handler = args.func
+    if args.command in LONG_JOBS:
+        tune_gc()
     try:
         config = load_config(args.config)
         return handler(args, config)

@@ -38,6 +38,7 @@ from .feeds import FeedDocument, parse_feed
 from .fetch import Fetcher, FetchError, HostBusy
 from .models import Feed, ParsedEntry, PollOutcome
 from .pipeline import Counts, Pipeline, Prepared, content_hash, prepare
+from .runtime import tune_gc
 from .store import Store, utcnow
 
 log = logging.getLogger("relaywatch.poll")
@@ -72,10 +73,12 @@ def _parse(args: tuple[bytes, str, dict[str, str], datetime, int]) -> FeedDocume
     return parse_feed(*args)
 
 
-def _lower_priority() -> None:
-    """Worker process start: yield the CPU to the polling process (a sandbox may forbid it)."""
+def _worker_start() -> None:
+    """Worker process start: yield the CPU to the polling process (a sandbox may forbid it); the
+    collector tuned as in the daemon."""
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICE)
+    tune_gc()
 
 
 def _db_error(e: BaseException) -> bool:
@@ -131,7 +134,7 @@ class Poller:
             if self._pool is None:  # spawned, not forked: this process runs threads
                 self._pool = ProcessPoolExecutor(self.config.scheduler.processes,
                                                  mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_lower_priority)
+                                                 initializer=_worker_start)
             pool = self._pool
         try:
             return list(pool.map(fn, items, chunksize=chunksize))
