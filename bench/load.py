@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = tempfile.TemporaryDirectory(prefix="relaywatch-bench-")
     db = args.db or str(Path(tmp.name) / "bench.db")
-    lines = [f'[database]\npath = "{db}"\n[defaults]\nsummary_words = 0\ninterval = "1h"\n',
+    lines = [f'[database]\npath = "{db}"\n[defaults]\ninterval = "1h"\n',
              f"[fetch]\nper_host_delay = {args.per_host_delay}\ntotal_timeout = {args.total_timeout}\n"
              f"read_timeout = {args.total_timeout}\n",
              f"[scheduler]\nworkers = {args.workers}\njitter = 0\n"]

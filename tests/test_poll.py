@@ -12,8 +12,8 @@ import pytest
 from relaywatch.config import Config
 from relaywatch.fetch import HostLimiter
 from relaywatch.models import Feed
-from relaywatch.poll import MAX_TTL, POOL_PARSE_BYTES, Poller, PollError, next_interval
-from relaywatch.store import Store
+from relaywatch.poll import MAX_TTL, POOL_BYTES, Poller, PollError, next_interval, work_on
+from relaywatch.store import Store, stored_content_hashes
 
 from ._servers import Response, TestServer, rss
 from .conftest import make_config
@@ -213,7 +213,7 @@ def test_large_poll_prepared_in_worker_processes_stores_the_same(srv: TestServer
     items = [(f"g{i}", f"Story {i}", f"<p>Body of story number {i}, told at some length for the test.</p>" * 40
               + f"<p>The post <a href='x'>Story {i}</a> appeared first on Ledger.</p>") for i in range(12)]
     body = rss(items)
-    assert len(body) >= POOL_PARSE_BYTES  # parsed in a worker process too
+    assert len(body) >= POOL_BYTES  # parsed in a worker process too
     url = srv.route("/big.xml", Response(body))
     stored = []
     for processes in (0, 2):
@@ -229,6 +229,39 @@ def test_large_poll_prepared_in_worker_processes_stores_the_same(srv: TestServer
                                       " JOIN fingerprints p ON p.entry_id = e.id ORDER BY e.guid"))
     assert stored[0] == stored[1] and len(stored[0]) == 12
     assert "appeared first" not in stored[1][0]["text"]
+
+
+def test_only_entries_new_or_changed_since_the_store_saw_them_are_prepared(srv: TestServer, tmp_path: Path) -> None:
+    """The store's content hashes, read in one query (by the worker process through a read-only
+    connection of its own), spare the text and fingerprint work of unchanged entries; a store the
+    worker cannot read costs only that work."""
+    items = [(f"g{i}", f"Story {i}", f"<p>Body of story number {i}, told at some length for the test.</p>" * 12)
+             for i in range(12)]
+    url = srv.route("/big.xml", Response(rss(items)))
+    with Store(tmp_path / "w.db") as store:
+        poller = _poller(make_config(tmp_path, "[scheduler]\nprocesses = 2\n"), store)
+        try:
+            feed = _feed(store, url)
+            assert poller.poll(feed, NOW).new_entries == 12
+            items[3] = ("g3", "Story 3", "<p>Story three, rewritten.</p>" * 12)
+            body = rss(items + [("g12", "Story 12", "<p>A new story.</p>" * 12)])
+            assert len(body) >= POOL_BYTES
+            srv.route("/big.xml", Response(body))
+            out = poller.poll(store.feed(feed.id), NOW + timedelta(hours=1))
+            assert (out.error, out.new_entries, out.updated_entries) == (None, 1, 1)
+            assert poller._pool is not None
+        finally:
+            poller.close()
+        guids = [f"g{i}" for i in range(13)]
+        in_worker = stored_content_hashes(str(tmp_path / "w.db"), feed.id, guids)
+        assert in_worker == store.content_hashes(feed.id, guids) and len(in_worker) == 13
+        work = work_on(body, url, {}, NOW, 100, lambda g: stored_content_hashes(str(tmp_path / "w.db"), feed.id, g))
+        assert ([p.entry.guid for p in work.prepared], work.unchanged, work.entries) == ([], 13, 13)
+        items[5] = ("g5", "Story 5", "<p>Story five, corrected.</p>")
+        work = work_on(rss(items), url, {}, NOW, 100, lambda g: store.content_hashes(feed.id, g))
+        assert ([p.entry.guid for p in work.prepared], work.unchanged) == (["g5"], 11)
+    assert stored_content_hashes(str(tmp_path / "absent.db"), 1, guids) == {}
+    assert len(work_on(body, url, {}, NOW, 100, lambda g: {}).prepared) == 13
 
 
 def test_same_body_is_not_parsed_again(srv: TestServer, tmp_path: Path, store: Store,

@@ -19,7 +19,6 @@ from .config import FetchConfig
 from .errors import RelaywatchError
 from .fetch import Fetcher
 from .models import Feed, ParsedEntry
-from .text import clean
 
 if TYPE_CHECKING:
     from .store import Store
@@ -62,18 +61,20 @@ class ArticleFetcher:
         self._robots: dict[str, tuple[float, RobotFileParser | None]] = {}  # host -> (expires, rules)
         self._robots_locks: dict[str, threading.Lock] = {}
 
-    def wanted(self, feed: Feed, entry: ParsedEntry) -> bool:
+    def wanted(self, feed: Feed, entry: ParsedEntry, words: int) -> bool:
+        """Whether to fetch the entry's page; ``words``: of its feed text, cleaned."""
         if not entry.url or urlsplit(entry.url).scheme not in ("http", "https"):
             return False
         if feed.fetch_article is not None:
             return feed.fetch_article  # the feed's own setting wins, either way
         if self.fetch_all:
             return True
-        return self.summary_words > 0 and clean(entry.html).words < self.summary_words
+        return self.summary_words > 0 and words < self.summary_words
 
-    def text_for(self, feed: Feed, entry: ParsedEntry, store: Store | None = None) -> str | None:
-        """The article text of an entry when it is wanted and can be had, else None (never raises)."""
-        if not self.wanted(feed, entry):
+    def text_for(self, feed: Feed, entry: ParsedEntry, words: int, store: Store | None = None) -> str | None:
+        """The article text of an entry when it is wanted and can be had, else None (never raises);
+        ``words``: of its feed text, cleaned."""
+        if not self.wanted(feed, entry, words):
             return None
         with self._lock:
             if entry.url in self._cache:

@@ -9,8 +9,10 @@ without counting a failure against the feed.
 
 CPU work (feedparser, text cleaning, fingerprints) of large polls runs in a small pool of worker
 processes (``scheduler.processes``): the polling threads share one interpreter lock, processes use
-every core. A body identical to the last one ingested (many servers send no ETag or
-Last-Modified) is not parsed again: its hash is kept on the feed.
+every core. One task per poll: the worker parses the body, asks the store (through a read-only
+connection of its own) which entries it holds unchanged, and prepares the others; the polling
+thread gets back only what the matcher needs. A body identical to the last one ingested (many
+servers send no ETag or Last-Modified) is not parsed again: its hash is kept on the feed.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -39,16 +42,19 @@ from .fetch import Fetcher, FetchError, HostBusy
 from .models import Feed, ParsedEntry, PollOutcome
 from .pipeline import Counts, Pipeline, Prepared, content_hash, prepare
 from .runtime import tune_gc
-from .store import Store, utcnow
+from .store import Store, stored_content_hashes, utcnow
 
 log = logging.getLogger("relaywatch.poll")
 
 RETRY_FLOOR = 60  # seconds: the shortest wait after a failure
 MAX_TTL = 86400   # seconds: a feed's <ttl> or max-age longer than a day is taken as a day
 BUSY_DEFER = (30, 120)  # seconds: a poll put off because its host was busy comes back within this
-POOL_FROM = 8  # entries to prepare in one poll from which the process pool is used
-POOL_PARSE_BYTES = 32_768  # feed bodies from this size are parsed in the process pool
-# Entries of one poll sent to a worker process at once; a larger poll is split between them. Each
+POOL_FROM = 8  # article texts to prepare in one poll from which the process pool is used
+# Feed bodies from this size are parsed, and their new entries prepared, in the process pool (one
+# task; smaller ones in the polling thread). A task costs the polling process ~1 ms of CPU; parsing
+# and preparing bench/load.py's bodies of 3.6 KB (2 entries) cost 1.8 ms, of 8.8 KB (5) 5.2 ms.
+POOL_BYTES = 4_096
+# Article texts of one poll sent to a worker process at once; more are split between them. Each
 # task costs the polling process ~1 ms of CPU (pickling, the pool's threads): a poll of 20 entries
 # in 4 tasks took 5.2 ms of its CPU, in 1 task 3.5 ms (400 polls of bench/load.py's feeds).
 POOL_CHUNK = 32
@@ -65,12 +71,44 @@ class PollError(RelaywatchError):
     pass
 
 
+@dataclass(frozen=True)
+class FeedWork:
+    """What a feed body becomes before the matcher: its document (entries left out, counted) and
+    the entries new or changed since the store last saw them, prepared on their feed text."""
+
+    doc: FeedDocument
+    entries: int
+    prepared: tuple[Prepared, ...]
+    unchanged: int
+
+
+def work_on(body: bytes, url: str, headers: dict[str, str], now: datetime, max_entries: int,
+            stored: Callable[[list[str]], dict[str, str]]) -> FeedWork:
+    """Parse a body and prepare its entries but those stored with the same content (``stored``:
+    {guid: content hash} of those of the guids the store holds for the feed). An entry taken for
+    new here that the writer then finds unchanged costs only this work: the writer checks again."""
+    doc = parse_feed(body, url, headers, now, max_entries)
+    known = stored([e.guid for e in doc.entries]) if doc.entries else {}
+    prepared, unchanged = [], 0
+    for entry in doc.entries:
+        if known.get(entry.guid) == content_hash(entry):
+            unchanged += 1  # most of a steady-state poll: no text, fingerprint or article work
+        else:
+            prepared.append(prepare(entry))
+    for item in prepared:
+        _ = item.clean.words  # counted here, in the worker: the count travels with the text
+    return FeedWork(replace(doc, entries=()), len(doc.entries), tuple(prepared), unchanged)
+
+
+def _work_in_worker(task: tuple[bytes, str, dict[str, str], datetime, int, str, int]) -> FeedWork:
+    """``work_on`` in a worker process: the store read through a read-only connection of its own."""
+    body, url, headers, now, max_entries, db_path, feed_id = task
+    return work_on(body, url, headers, now, max_entries,
+                   lambda guids: stored_content_hashes(db_path, feed_id, guids))
+
+
 def _prepare_pair(pair: tuple[ParsedEntry, str | None]) -> Prepared:
     return prepare(*pair)
-
-
-def _parse(args: tuple[bytes, str, dict[str, str], datetime, int]) -> FeedDocument:
-    return parse_feed(*args)
 
 
 def _worker_start() -> None:
@@ -152,12 +190,27 @@ class Poller:
             return [_prepare_pair(p) for p in pairs]
         return self._in_pool(_prepare_pair, pairs, chunksize=max(POOL_CHUNK, -(-len(pairs) // processes)))
 
-    def _parse_feed(self, body: bytes, url: str, headers: dict[str, str], now: datetime) -> FeedDocument:
-        """feedparser's work, in a worker process when the body is large."""
-        args = (body, url, dict(headers), now, self.config.fetch.max_entries)
-        if self.config.scheduler.processes < 2 or len(body) < POOL_PARSE_BYTES:
-            return _parse(args)
-        return self._in_pool(_parse, [args])[0]
+    def _work(self, feed: Feed, body: bytes, url: str, headers: dict[str, str], now: datetime) -> FeedWork:
+        """feedparser's, text and fingerprint work on a body: in a worker process when it is large."""
+        max_entries = self.config.fetch.max_entries
+        if self.config.scheduler.processes < 2 or len(body) < POOL_BYTES or self.store.path == ":memory:":
+            return work_on(body, url, dict(headers), now, max_entries,
+                           lambda guids: self.store.content_hashes(feed.id, guids))
+        task = (body, url, dict(headers), now, max_entries, str(Path(self.store.path).resolve()), feed.id)
+        return self._in_pool(_work_in_worker, [task])[0]
+
+    def _with_articles(self, feed: Feed, prepared: list[Prepared]) -> list[Prepared]:
+        """Entries whose article page is wanted (summaries; feeds set to ``fetch_article``), prepared
+        again on the article's text when it could be had."""
+        redo: list[tuple[int, tuple[ParsedEntry, str | None]]] = []
+        for i, item in enumerate(prepared):
+            text = self.articles.text_for(feed, item.entry, item.clean.words, self.store)
+            if text:
+                redo.append((i, (item.entry, text)))
+        if redo:
+            for (i, _), item in zip(redo, self._prepare([pair for _, pair in redo]), strict=True):
+                prepared[i] = item
+        return prepared
 
     def poll(self, feed: Feed, now: datetime | None = None) -> PollOutcome:
         """Poll one feed now; returns what happened (also recorded in the store)."""
@@ -218,27 +271,18 @@ class Poller:
             outcome.notes.append("same body as last time: not parsed again")
             return self._ok(feed, now, res.status, res.etag, res.last_modified, kept_interval,
                             warning=feed.last_error if feed.status == "ok" else None)
-        doc = self._parse_feed(res.body, res.url, res.headers, now)
+        work = self._work(feed, res.body, res.url, res.headers, now)
+        doc = work.doc
         min_interval = _ttl(res.max_age, doc.ttl_seconds) if honor else None
         if doc.warning:
             outcome.notes.append(f"malformed feed, entries kept: {doc.warning}")
         feed = replace(feed, title=doc.title or feed.title)
-        todo: list[tuple[ParsedEntry, str | None]] = []
-        unchanged = 0
-        for entry in doc.entries:
-            # an entry stored with the same content needs no article, text or fingerprint work
-            # (the pipeline would count it unchanged and stop there): most of a steady-state poll
-            state = self.store.entry_state(feed.id, entry.guid)
-            if state is not None and state[1] == content_hash(entry):
-                unchanged += 1
-                continue
-            todo.append((entry, self.articles.text_for(feed, entry, self.store)))
-        prepared = self._prepare(todo)
+        prepared = self._with_articles(feed, list(work.prepared))
         counts: Counts = self.pipeline.ingest(feed, prepared, now) if prepared else Counts()
-        counts.unchanged += unchanged
+        counts.unchanged += work.unchanged
         outcome.new_entries, outcome.updated_entries, outcome.links = counts.new, counts.updated, counts.links
         if doc.warning:
-            outcome.error = f"malformed feed ({len(doc.entries)} entries kept): {doc.warning}"[:400]
+            outcome.error = f"malformed feed ({work.entries} entries kept): {doc.warning}"[:400]
         return self._ok(feed, now, res.status, res.etag, res.last_modified, min_interval,
                         warning=outcome.error, body_hash=body_hash)
 

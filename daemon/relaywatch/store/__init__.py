@@ -11,8 +11,8 @@ counts their writes, and records how far ``entries_fts`` goes: new entries join 
 """
 
 from .base import StoreError, from_db, to_db, utcnow
-from .core import CACHE_KIB, Store
+from .core import CACHE_KIB, Store, stored_content_hashes
 from .schema import MIGRATIONS, SCHEMA_VERSION, Migration
 
-__all__ = ["CACHE_KIB", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "Store", "StoreError", "from_db", "to_db",
-           "utcnow"]
+__all__ = ["CACHE_KIB", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "Store", "StoreError", "from_db",
+           "stored_content_hashes", "to_db", "utcnow"]

@@ -42,6 +42,7 @@ _FEED_COLUMNS = ("id, name, url, role, credit, interval_s, source, title, status
 _CANDIDATES = ("SELECT {} FROM json_each(?) j JOIN fingerprint_index f ON f.hash = j.value"
                " AND f.entry_id <= coalesce((SELECT entry_id FROM fingerprint_index WHERE hash = j.value"
                " ORDER BY entry_id LIMIT 1 OFFSET ?), 9223372036854775807)")
+_HASHES = "SELECT guid, content_hash FROM entries WHERE feed_id = ? AND guid IN (SELECT value FROM json_each(?))"
 _ENTRY_SELECT = """SELECT e.id, e.feed_id, f.name, f.role, e.guid, e.url, e.title, e.published, e.first_seen,
     e.text, e.dateline, e.credits, e.sources, f.credit, f.title
     FROM entries e JOIN feeds f ON f.id = e.feed_id"""
@@ -63,6 +64,22 @@ def _entry(row: Sequence[Any]) -> StoredEntry:
                        title=row[6], published=from_db(row[7]), first_seen=from_db(row[8]) or utcnow(),
                        text=row[9], dateline=row[10], credits=tuple(json.loads(row[11])),
                        sources=tuple(json.loads(row[12])), credit_names=names, feed_title=row[14])
+
+
+def stored_content_hashes(path: str, feed_id: int, guids: list[str]) -> dict[str, str]:
+    """``Store.content_hashes`` for a worker process, through a read-only connection opened for the
+    call. Never raises: a store it cannot read gives {} (every entry is then prepared as new, and
+    the writer, which checks again, finds those it already has)."""
+    try:
+        conn = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True, timeout=5.0, isolation_level=None)
+    except (sqlite3.Error, ValueError):
+        return {}
+    try:
+        return {g: h for g, h in conn.execute(_HASHES, (feed_id, json.dumps(guids))) if h is not None}
+    except sqlite3.Error:
+        return {}
+    finally:
+        conn.close()
 
 
 class Store(ReportQueries):
@@ -325,6 +342,11 @@ class Store(ReportQueries):
             row = conn.execute("SELECT id, content_hash FROM entries WHERE feed_id = ? AND guid = ?",
                                (feed_id, guid)).fetchone()
         return (row[0], row[1]) if row else None
+
+    def content_hashes(self, feed_id: int, guids: list[str]) -> dict[str, str]:
+        """{guid: content hash} of those of ``guids`` the feed has stored (a poll's entries, one query)."""
+        with self._reading() as conn:
+            return {g: h for g, h in conn.execute(_HASHES, (feed_id, json.dumps(guids))) if h is not None}
 
     def insert_entry(self, feed_id: int, entry: ParsedEntry, clean: CleanText, content_hash: str,
                      first_seen: datetime, feed_text: str | None = None,
