@@ -68,3 +68,28 @@ def test_a_lone_poll_raises_its_own_error_and_the_next_one_writes(store: Store) 
     assert not store.in_transaction() and store.count("entries") == 0
     counts = pipeline.ingest(store.ensure_feed("wire", "wire"), _items("wire", 2, STORY), NOW)
     assert (counts.new, store.count("entries")) == (2, 2)
+
+
+def test_a_change_of_markup_alone_is_not_an_update(store: Store) -> None:
+    """Same guid, new HTML but the same title, text and credit lines (attributes, a tracking link):
+    counted unchanged, its new hash kept so the next poll skips it; a changed sentence is an update."""
+    pipeline = Pipeline(store)
+    feed = store.ensure_feed("wire", "wire")
+
+    def item(body: str) -> Prepared:
+        return prepare(ParsedEntry(guid="g", url="https://wire.example.com/g", title="Harbour closed", html=body,
+                                   published=NOW, published_raw=None, date_flag=None))
+
+    first = "<p>The harbour closed at dawn after the storm.</p><p>Ferries will resume on Monday.</p>"
+    restyled = ('<p class="lead" style="x">The harbour closed at <a href="https://t.example/?u=1">dawn</a> after'
+                ' the storm.</p><p>Ferries will resume on Monday.</p>')
+    assert pipeline.ingest(feed, [item(first)], NOW).new == 1
+    counts = pipeline.ingest(feed, [item(restyled)], NOW + timedelta(hours=1))
+    assert (counts.unchanged, counts.updated) == (1, 0)
+    assert store.content_hashes(feed.id, ["g"]) == {"g": item(restyled).content_hash}
+    assert store.query("SELECT text FROM entries")[0]["text"] == prepare(
+        ParsedEntry(guid="g", url="", title="", html=first, published=NOW, published_raw=None, date_flag=None)).clean.text
+    corrected = restyled.replace("Monday", "Tuesday")
+    counts = pipeline.ingest(feed, [item(corrected)], NOW + timedelta(hours=2))
+    assert (counts.unchanged, counts.updated) == (0, 1)
+    assert "Tuesday" in store.query("SELECT text FROM entries")[0]["text"] and store.count("entries") == 1

@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import feedparser.api
+import feedparser.sanitizer
 
 from .errors import RelaywatchError
 from .models import ParsedEntry
@@ -62,6 +63,16 @@ if getattr(_ORIGINAL_REPLACE_DOCTYPE, "__name__", "") == "_safe_replace_doctype"
     _ORIGINAL_REPLACE_DOCTYPE = getattr(_ORIGINAL_REPLACE_DOCTYPE, "__wrapped__", _ORIGINAL_REPLACE_DOCTYPE)
 _safe_replace_doctype.__wrapped__ = _ORIGINAL_REPLACE_DOCTYPE  # type: ignore[attr-defined]
 feedparser.api.replace_doctype = _safe_replace_doctype
+
+# feedparser sanitizes the HTML of every text field it returns, entry bodies included, by parsing and
+# rewriting it in pure Python: 3.4 of its 6.7 ms on a feed of 20 entries of bench/load.py. Entry
+# bodies need none of it: ``text.clean`` reduces them to text, dropping scripts, styles and embedded
+# objects itself, and the HTML is never stored or shown. So feedparser runs with its sanitizer off
+# and the titles, which are kept and shown, are sanitized here as feedparser would have done.
+_sanitize = getattr(feedparser.sanitizer, "_sanitize_html", None)
+if _sanitize is None:  # pragma: no cover - a feedparser without it
+    raise ImportError("relaywatch needs feedparser 6 (feedparser.sanitizer._sanitize_html not found)")
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 FUTURE_SLACK = timedelta(days=1)        # a date further ahead than this is a wrong clock
 EARLIEST = datetime(1971, 1, 1, tzinfo=UTC)  # before this: an epoch-zero or garbage date
@@ -113,6 +124,15 @@ def _richest(entry: Any) -> str:
     return max(options, key=lambda s: len(re.sub(r"<[^>]*>", "", s)))
 
 
+def _title(value: Any, detail: Any) -> str:
+    """A title as feedparser gives it with its sanitizer on: an HTML title's markup sanitized."""
+    text = str(value or "")
+    kind = detail.get("type") if isinstance(detail, dict) else None
+    if text and kind in _HTML_TYPES:
+        text = str(_sanitize(text, "utf-8", kind))
+    return " ".join(text.split())
+
+
 def entry_identity(guid: str | None, link: str | None, title: str, html: str) -> str:
     """guid/id, else link, else a hash of title + content."""
     if guid and guid.strip():
@@ -156,7 +176,7 @@ def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None,
         # relative URIs inside entry HTML are not resolved: only the cleaned text is kept (and it
         # saves a second HTML pass per entry); entry and feed links are made absolute below
         parsed = feedparser.parse(body, response_headers=lowered or None, resolve_relative_uris=False,
-                                  sanitize_html=True)
+                                  sanitize_html=False)
     except Exception as e:  # feedparser is robust, but a parser bug must not stop the daemon
         raise FeedError(" ".join(f"feed parser failed: {type(e).__name__}: {e}".split())[:300]) from e
     finally:
@@ -177,10 +197,14 @@ def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None,
     entries = []
     seen: set[str] = set()
     for e in entries_raw[:max_entries]:
-        title = " ".join(str(e.get("title") or "").split())
+        title = _title(e.get("title"), e.get("title_detail"))
         html = _richest(e)
         link = _absolute(base, str(e.get("link") or ""))
-        guid = entry_identity(e.get("id") or e.get("guid"), link, title, html)
+        given = e.get("id") or e.get("guid")
+        # an entry with neither id nor link is known by a hash of its content: of the sanitized
+        # HTML, as it was when feedparser sanitized it, so that such an entry keeps its identity
+        known_by_content = not (given and str(given).strip()) and not link.strip()
+        guid = entry_identity(given, link, title, _sanitize(html, "utf-8", "text/html") if known_by_content else html)
         if guid in seen:
             continue
         seen.add(guid)
@@ -199,6 +223,6 @@ def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None,
     raw_ttl = fmeta.get("ttl")
     if raw_ttl and str(raw_ttl).strip().isdigit():
         ttl = int(str(raw_ttl).strip()) * 60
-    return FeedDocument(title=" ".join(str(fmeta.get("title") or "").split())[:300],
+    return FeedDocument(title=_title(fmeta.get("title"), fmeta.get("title_detail"))[:300],
                         link=_absolute(base, str(fmeta.get("link") or "")), ttl_seconds=ttl, entries=tuple(entries),
                         version=str(parsed.get("version") or ""), warning=warning)

@@ -73,6 +73,12 @@ def prepare(entry: ParsedEntry, article_text: str | None = None) -> Prepared:
                     article_text if feed_text is not None else None)
 
 
+def _same_story_text(stored: StoredEntry, entry: ParsedEntry, clean: textmod.CleanText) -> bool:
+    """Whether what is kept of an entry (title, text, dateline, credit lines, relay footers) is unchanged."""
+    return (stored.title, stored.text, stored.dateline, stored.credits, stored.sources) == \
+        (entry.title, clean.text, clean.dateline, clean.credits, clean.sources)
+
+
 @dataclass
 class _Batch:
     items: list[tuple[Feed, Prepared]]
@@ -138,8 +144,15 @@ class Pipeline:
             if old_hash == item.content_hash:
                 counts.unchanged += 1
                 return
+            stored = self.store.entry(entry_id)
+            if _same_story_text(stored, e, item.clean):
+                # only the markup changed (attributes, tracking links; or the release that stopped
+                # feedparser rewriting entry HTML): not an update; the new hash spares the next poll
+                self.store.set_content_hash(entry_id, item.content_hash)
+                counts.unchanged += 1
+                return
             # the same entry with an edited body: an update of that entry, never a new one
-            old = fpmod.fingerprint(self.store.entry(entry_id).text).winnowed  # its rows in the index
+            old = fpmod.fingerprint(stored.text).winnowed  # its rows in the index
             self.store.update_entry(entry_id, e, item.clean, item.content_hash, now, item.feed_text,
                                     item.article_text)
             self.store.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed,

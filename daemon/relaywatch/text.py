@@ -65,7 +65,8 @@ BLOCK_TAGS = frozenset(
     ]
 )
 SKIP_TAGS = frozenset(
-    ["script", "style", "noscript", "template", "iframe", "svg", "head", "select", "button", "object", "embed"]
+    ["script", "style", "noscript", "template", "iframe", "svg", "head", "select", "button", "object", "embed",
+     "applet"]
 )
 CAPTION_TAGS = frozenset(["figcaption"])
 

@@ -393,6 +393,9 @@ class Store(ReportQueries):
             raise StoreError(f"cannot update the full-text index of {self.path}: {e}") from e
         return cur.rowcount
 
+    def set_content_hash(self, entry_id: int, content_hash: str) -> None:
+        self.conn.execute("UPDATE entries SET content_hash = ? WHERE id = ?", (content_hash, entry_id))
+
     def article_text_for_url(self, url: str) -> str | None:
         with self._reading() as conn:
             row = conn.execute("SELECT article_text FROM entries WHERE url = ? AND article_text IS NOT NULL"
