@@ -7,8 +7,10 @@ import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 
+import feedparser
 import pytest
-from relaywatch.feeds import FeedError, parse_feed
+from relaywatch.feeds import FeedError, entry_identity, parse_feed
+from relaywatch.pipeline import prepare
 
 from ._servers import Response, TestServer
 
@@ -130,22 +132,17 @@ def test_titles_sanitized_bodies_left_to_the_text_cleaner() -> None:
     """feedparser's sanitizer is off (its cost is a quarter of parsing): an HTML title is sanitized
     here as feedparser would have; a body's script never reaches the stored text; an entry known
     by its content keeps the identity it had when feedparser sanitized its HTML."""
-    import feedparser
-    from relaywatch.pipeline import prepare
-
-    body = ('<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title type="html">'
-            "&lt;b&gt;Wire&lt;/b&gt; &lt;script&gt;alert(1)&lt;/script&gt;desk</title>"
-            '<entry><id>e1</id><title type="html">Storm &lt;script&gt;x()&lt;/script&gt;&lt;i&gt;hits&lt;/i&gt; coast'
-            '</title><content type="html">&lt;p style="color:red"&gt;Waves rose.&lt;/p&gt;'
-            "&lt;script&gt;steal()&lt;/script&gt;&lt;p&gt;Roads shut.&lt;/p&gt;</content></entry>"
-            '<entry><title>No id</title><content type="html">&lt;p onclick="x()"&gt;Only text.&lt;/p&gt;</content>'
-            "</entry></feed>").encode()
+    body = (b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title type="html">'
+            b"&lt;b&gt;Wire&lt;/b&gt; &lt;script&gt;alert(1)&lt;/script&gt;desk</title>"
+            b'<entry><id>e1</id><title type="html">Storm &lt;script&gt;x()&lt;/script&gt;&lt;i&gt;hits&lt;/i&gt; coast'
+            b'</title><content type="html">&lt;p style="color:red"&gt;Waves rose.&lt;/p&gt;'
+            b"&lt;script&gt;steal()&lt;/script&gt;&lt;p&gt;Roads shut.&lt;/p&gt;</content></entry>"
+            b'<entry><title>No id</title><content type="html">&lt;p onclick="x()"&gt;Only text.&lt;/p&gt;</content>'
+            b"</entry></feed>")
     doc = parse_feed(body, "http://127.0.0.1/feed.xml", now=NOW)
     sanitized = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=False)
     assert doc.title == sanitized.feed.title == "<b>Wire</b> desk"
     assert doc.entries[0].title == sanitized.entries[0].title == "Storm <i>hits</i> coast"
     assert "script" in doc.entries[0].html  # unsanitized body...
     assert prepare(doc.entries[0]).clean.text == "Waves rose.\n\nRoads shut."  # ...whose script is dropped
-    from relaywatch.feeds import entry_identity
-
     assert doc.entries[1].guid == entry_identity(None, "", "No id", sanitized.entries[1].content[0].value)
