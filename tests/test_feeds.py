@@ -146,3 +146,13 @@ def test_titles_sanitized_bodies_left_to_the_text_cleaner() -> None:
     assert "script" in doc.entries[0].html  # unsanitized body...
     assert prepare(doc.entries[0]).clean.text == "Waves rose.\n\nRoads shut."  # ...whose script is dropped
     assert doc.entries[1].guid == entry_identity(None, "", "No id", sanitized.entries[1].content[0].value)
+
+
+def test_the_richest_body_is_the_one_with_most_visible_text() -> None:
+    """A teaser padded with a script is not richer than the full story beside it."""
+    story = "<p>" + "The harbour closed at dawn after the storm. " * 20 + "</p>"
+    teaser = "<p>Harbour closed.</p><script>" + "var x = 1; " * 400 + "</script>"
+    body = ('<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+            f"<channel><title>t</title><item><guid>1</guid><title>Harbour</title><description><![CDATA[{teaser}]]>"
+            f"</description><content:encoded><![CDATA[{story}]]></content:encoded></item></channel></rss>").encode()
+    assert parse_feed(body, "http://127.0.0.1/feed.xml", now=NOW).entries[0].html.startswith("<p>The harbour")

@@ -121,7 +121,16 @@ def _richest(entry: Any) -> str:
             options.append(value)
     if not options:
         return ""
-    return max(options, key=lambda s: len(re.sub(r"<[^>]*>", "", s)))
+    return max(options, key=_visible_length)
+
+
+_INVISIBLE = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _visible_length(html: str) -> int:
+    """Characters of text a reader would see (scripts and styles are not: bodies are not sanitized)."""
+    return len(_TAG.sub("", _INVISIBLE.sub("", html)))
 
 
 def _title(value: Any, detail: Any) -> str:
