@@ -11,14 +11,16 @@ worst case: every candidate's text is read back and fingerprinted again): 100 ex
 entries with a few words changed (they must be linked to them) and 100 new texts (they must not
 be linked). Printed per checkpoint: entries, latency of ``Matcher.match`` and of the whole entry
 (insert, index, match, link, commit) p50/p99, probes linked right, RSS now, database size and
-the fingerprint index's bytes per entry.
+the fingerprint index's bytes per entry. Then ``--fresh-rounds`` rounds of the same probes by a
+process that has just opened the final file: how a restarted daemon matches before its caches
+warm up (on a machine whose page cache does not hold the file, from disk).
 
 Side by side: datasketch's in-memory ``MinHashLSH`` (same shingles, 128 permutations, threshold
 0.4) over the first ``--baseline`` entries: its query latency, its recall on the same probes
 and the memory it takes (it keeps the whole index in RAM).
 
     python bench/scale.py [--entries 1000000] [--checkpoints 10000,100000,300000,1000000]
-                          [--baseline 100000] [--db PATH]
+                          [--baseline 100000] [--fresh-rounds 3] [--db PATH]
 """
 
 from __future__ import annotations
@@ -170,6 +172,21 @@ def grow(store: Store, start: int, stop: int, workers: int) -> Iterator[int]:
             yield min(stop, lo + 5000)
 
 
+def fresh_probes(db: str, n: int, rounds: int, probes: int) -> list[str]:
+    """Probe rounds in a process that has just opened the store (run in a child process): its
+    SQLite cache is empty, and the index pages come from the page cache or the disk."""
+    tune_gc()
+    load_corpus()
+    lines = []
+    with Store(db) as store:
+        for k in range(rounds):
+            r = probe(store, n, 100 + k, probes)
+            lines.append(f"fresh process, round {k + 1}: match p50 {r['match_p50']:.2f} ms, "
+                         f"p99 {r['match_p99']:.1f} ms; entry p50 {r['entry_p50']:.2f} ms, "
+                         f"p99 {r['entry_p99']:.1f} ms; found {r['found']}/{probes}, {r['false']} false")
+    return lines
+
+
 def baseline(limit: int, probes: int) -> None:
     from datasketch import MinHash, MinHashLSH
 
@@ -209,6 +226,8 @@ def main() -> None:
     ap.add_argument("--probes", type=int, default=100, help="excerpts and new texts per checkpoint (each)")
     ap.add_argument("--baseline", type=int, default=100_000, help="entries in the MinHashLSH baseline (0: none)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--fresh-rounds", type=int, default=3,
+                    help="probe rounds by a new process on the final file (its caches cold; 0: none)")
     ap.add_argument("--db", type=Path, default=Path("/tmp/relaywatch-scale.db"))
     args = ap.parse_args()
     tune_gc()  # as `relaywatch ingest` and the daemon do
@@ -234,6 +253,11 @@ def main() -> None:
                   f"{r['entry_p50']:>7.2f}ms  {r['entry_p99']:>4.1f}ms  {r['found']:>3}/{args.probes:<3}  "
                   f"{r['false']:>5}  {rss_mb():>6.0f}  {db_mb:>7.0f}  {index / n:>13.0f}", flush=True)
             t = time.perf_counter()
+    if args.fresh_rounds:
+        print(f"\nthe same file, {args.fresh_rounds} rounds of probes by a process that has just opened it:")
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            for line in pool.apply(fresh_probes, (str(args.db), n, args.fresh_rounds, args.probes)):
+                print(line, flush=True)
     if args.baseline:
         baseline(min(args.baseline, args.entries), args.probes)
 
