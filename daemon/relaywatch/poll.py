@@ -94,9 +94,9 @@ def work_on(body: bytes, url: str, headers: dict[str, str], now: datetime, max_e
         if known.get(entry.guid) == content_hash(entry):
             unchanged += 1  # most of a steady-state poll: no text, fingerprint or article work
         else:
-            prepared.append(prepare(entry))
-    for item in prepared:
-        _ = item.clean.words  # counted here, in the worker: the count travels with the text
+            item = prepare(entry)
+            _ = item.clean.words  # counted here, in the worker: the count travels with the text
+            prepared.append(item)
     return FeedWork(replace(doc, entries=()), len(doc.entries), tuple(prepared), unchanged)
 
 

@@ -43,6 +43,10 @@ _CANDIDATES = ("SELECT {} FROM json_each(?) j JOIN fingerprint_index f ON f.hash
                " AND f.entry_id <= coalesce((SELECT entry_id FROM fingerprint_index WHERE hash = j.value"
                " ORDER BY entry_id LIMIT 1 OFFSET ?), 9223372036854775807)")
 _HASHES = "SELECT guid, content_hash FROM entries WHERE feed_id = ? AND guid IN (SELECT value FROM json_each(?))"
+
+
+def _content_hashes(conn: sqlite3.Connection, feed_id: int, guids: list[str]) -> dict[str, str]:
+    return {g: h for g, h in conn.execute(_HASHES, (feed_id, json.dumps(guids))) if h is not None}
 _ENTRY_SELECT = """SELECT e.id, e.feed_id, f.name, f.role, e.guid, e.url, e.title, e.published, e.first_seen,
     e.text, e.dateline, e.credits, e.sources, f.credit, f.title
     FROM entries e JOIN feeds f ON f.id = e.feed_id"""
@@ -75,7 +79,7 @@ def stored_content_hashes(path: str, feed_id: int, guids: list[str]) -> dict[str
     except (sqlite3.Error, ValueError):
         return {}
     try:
-        return {g: h for g, h in conn.execute(_HASHES, (feed_id, json.dumps(guids))) if h is not None}
+        return _content_hashes(conn, feed_id, guids)
     except sqlite3.Error:
         return {}
     finally:
@@ -346,7 +350,7 @@ class Store(ReportQueries):
     def content_hashes(self, feed_id: int, guids: list[str]) -> dict[str, str]:
         """{guid: content hash} of those of ``guids`` the feed has stored (a poll's entries, one query)."""
         with self._reading() as conn:
-            return {g: h for g, h in conn.execute(_HASHES, (feed_id, json.dumps(guids))) if h is not None}
+            return _content_hashes(conn, feed_id, guids)
 
     def insert_entry(self, feed_id: int, entry: ParsedEntry, clean: CleanText, content_hash: str,
                      first_seen: datetime, feed_text: str | None = None,
