@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import pickle
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
@@ -92,3 +93,12 @@ def test_a_change_of_markup_alone_is_not_an_update(store: Store) -> None:
     counts = pipeline.ingest(feed, [item(corrected)], NOW + timedelta(hours=2))
     assert (counts.unchanged, counts.updated) == (0, 1)
     assert "Tuesday" in store.query("SELECT text FROM entries")[0]["text"] and store.count("entries") == 1
+
+
+def test_prepare_counts_words_where_it_runs_and_the_count_travels_with_the_text() -> None:
+    # prepare runs in worker processes; the writer reads clean.words (article fetching, the
+    # entries row) and must not split the text again
+    entry = ParsedEntry(guid="g", url="https://a.example/1", title="T", html="".join(f"<p>{p}</p>" for p in STORY),
+                        published=NOW, published_raw=None, date_flag=None)
+    back = pickle.loads(pickle.dumps(prepare(entry)))
+    assert back.clean.__dict__["words"] == len(" ".join(STORY).split())

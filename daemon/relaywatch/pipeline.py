@@ -69,6 +69,7 @@ def prepare(entry: ParsedEntry, article_text: str | None = None) -> Prepared:
             clean = textmod.CleanText(article.text, article.dateline or clean.dateline,
                                       article.credits + clean.credits, article.sources + clean.sources,
                                       tuple(dict.fromkeys(article.boilerplate + clean.boilerplate)))
+    _ = clean.words  # counted here (a worker process, usually): the count travels with the text
     return Prepared(entry, clean, fpmod.fingerprint(clean.text), content_hash(entry), feed_text,
                     article_text if feed_text is not None else None)
 

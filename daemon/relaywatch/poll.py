@@ -94,9 +94,7 @@ def work_on(body: bytes, url: str, headers: dict[str, str], now: datetime, max_e
         if known.get(entry.guid) == content_hash(entry):
             unchanged += 1  # most of a steady-state poll: no text, fingerprint or article work
         else:
-            item = prepare(entry)
-            _ = item.clean.words  # counted here, in the worker: the count travels with the text
-            prepared.append(item)
+            prepared.append(prepare(entry))
     return FeedWork(replace(doc, entries=()), len(doc.entries), tuple(prepared), unchanged)
 
 
