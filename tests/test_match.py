@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -122,6 +123,30 @@ def test_follow_up_reusing_one_quote_is_not_linked(world: World) -> None:
     assert world.link("follow") is None
     link = world.link("follow-copy")
     assert link is not None and link.original_id == world.ids["follow"]
+
+
+STOCK_LINE = "Readers can follow our coverage of this and other stories on the site every day."
+
+
+_VOCAB = ["grain", "tariff", "river", "council", "ferry", "school", "budget", "orchard", "museum", "rail", "storm",
+          "vote", "bakery", "clinic", "harvest", "bridge", "mayor", "concert", "library", "tunnel", "wind"]
+
+
+def _filler(seed: int, words: int = 120) -> str:
+    """A text of its own for each of many unrelated entries (pseudo-random words)."""
+    rnd = random.Random(seed)
+    return " ".join(rnd.choice(_VOCAB) for _ in range(words)) + "."
+
+
+def test_a_stock_line_in_many_older_entries_does_not_hide_the_original(world: World) -> None:
+    # 70 older relay posts carry the same stock line, more than a fingerprint's 64 counted entries
+    for i in range(70):
+        world.add("echo", f"stock{i}", ps([_filler(i), STOCK_LINE]), i / 100)
+    world.add("wire", "a", ps(STORY[6:9]), 1)
+    world.add("mirror", "clip", ps([STORY[7], STOCK_LINE]), 2)  # a sentence of the story, the stock line
+    link = world.link("clip")
+    assert link is not None and link.original_id == world.ids["a"]
+    assert all(world.link(f"stock{i}") is None for i in range(70))
 
 
 def test_relay_of_a_relay_points_via_the_copy_it_took(world: World) -> None:

@@ -28,6 +28,11 @@ def _entry(store: Store, guid: str, hashes: list[int]) -> int:
     return eid
 
 
+def _shared(store: Store, hashes: np.ndarray, per_hash: int, exclude: int | None = None) -> dict[int, int]:
+    """{entry id: fingerprints shared} of ``Store.candidates`` (without their rarity)."""
+    return {eid: n for eid, (n, _) in store.candidates(hashes, per_hash, exclude).items()}
+
+
 def _pending(store: Store) -> int:
     return store.count("fingerprint_pending")
 
@@ -37,25 +42,25 @@ def test_pending_fingerprints_are_candidates_before_and_after_the_merge(store: S
     b = _entry(store, "b", [2, 3, 4])
     query = np.array([2, 3, 9], dtype=np.int64)
     assert store.count("fingerprint_index") == 0 and _pending(store) == 2
-    before = store.candidates(query, 64)
+    before = _shared(store, query, 64)
     assert before == {a: 2, b: 2}
     assert store.flush_index() == 2
     assert store.count("fingerprint_index") == 6 and _pending(store) == 0
-    assert store.candidates(query, 64) == before
+    assert _shared(store, query, 64) == before
     c = _entry(store, "c", [3, 9])  # one pending entry beside indexed ones
-    assert store.candidates(query, 64) == {a: 2, b: 2, c: 2}
-    assert store.candidates(query, 64, exclude=c) == {a: 2, b: 2}  # a new entry does not find itself
+    assert _shared(store, query, 64) == {a: 2, b: 2, c: 2}
+    assert _shared(store, query, 64, exclude=c) == {a: 2, b: 2}  # a new entry does not find itself
     store.flush_index()
-    assert store.candidates(query, 64, exclude=c) == {a: 2, b: 2}
+    assert _shared(store, query, 64, exclude=c) == {a: 2, b: 2}
 
 
 def test_a_hash_counts_its_oldest_entries_across_index_and_pending(store: Store) -> None:
     ids = [_entry(store, f"e{i}", [7, 100 + i]) for i in range(3)]
     store.flush_index()
     ids += [_entry(store, f"e{i}", [7, 100 + i]) for i in range(3, 5)]
-    assert store.candidates(np.array([7], dtype=np.int64), 4) == {i: 1 for i in ids[:4]}
-    assert store.candidates(np.array([7], dtype=np.int64), 2) == {i: 1 for i in ids[:2]}
-    assert store.candidates(np.array([7], dtype=np.int64), 5, exclude=ids[4]) == {i: 1 for i in ids[:4]}
+    assert _shared(store, np.array([7], dtype=np.int64), 4) == {i: 1 for i in ids[:4]}
+    assert _shared(store, np.array([7], dtype=np.int64), 2) == {i: 1 for i in ids[:2]}
+    assert _shared(store, np.array([7], dtype=np.int64), 5, exclude=ids[4]) == {i: 1 for i in ids[:4]}
 
 
 def test_pending_fingerprints_survive_a_restart(tmp_path: Path) -> None:
@@ -63,7 +68,7 @@ def test_pending_fingerprints_survive_a_restart(tmp_path: Path) -> None:
     with Store(db) as first:
         eid = _entry(first, "a", [11, 12])
     with Store(db) as again:
-        assert again.candidates(np.array([12], dtype=np.int64), 64) == {eid: 1}
+        assert _shared(again, np.array([12], dtype=np.int64), 64) == {eid: 1}
         assert _pending(again) == 1
 
 
@@ -76,10 +81,10 @@ def test_a_part_undone_takes_its_pending_fingerprints_with_it(store: Store) -> N
                                                           published_raw=None, date_flag=None),
                                      CleanText("gone"), "gone", NOW)
             store.save_fingerprint(eid, "test", 2, np.array([6, 8], dtype=np.int64), 10)
-            assert store.candidates(np.array([8], dtype=np.int64), 64) == {eid: 1}
+            assert _shared(store, np.array([8], dtype=np.int64), 64) == {eid: 1}
             raise RuntimeError("this poll failed")
-        assert store.candidates(np.array([6, 8], dtype=np.int64), 64) == {kept: 1}
-    assert store.candidates(np.array([6, 8], dtype=np.int64), 64) == {kept: 1}
+        assert _shared(store, np.array([6, 8], dtype=np.int64), 64) == {kept: 1}
+    assert _shared(store, np.array([6, 8], dtype=np.int64), 64) == {kept: 1}
 
 
 def test_a_rolled_back_transaction_leaves_no_pending_fingerprint(store: Store) -> None:
@@ -90,7 +95,7 @@ def test_a_rolled_back_transaction_leaves_no_pending_fingerprint(store: Store) -
                                  CleanText("gone"), "gone", NOW)
         store.save_fingerprint(eid, "test", 1, np.array([8], dtype=np.int64), 10)
         raise RuntimeError("disk full")
-    assert store.candidates(np.array([8], dtype=np.int64), 64) == {}
+    assert _shared(store, np.array([8], dtype=np.int64), 64) == {}
 
 
 def test_enough_pending_entries_are_merged_at_a_commit(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,13 +111,13 @@ def test_two_writers_on_one_file_see_each_others_fingerprints_once(tmp_path: Pat
     db = tmp_path / "two.db"
     with Store(db) as daemon, Store(db) as backfill:
         a = _entry(daemon, "a", [21, 22])
-        assert backfill.candidates(np.array([21, 22], dtype=np.int64), 64) == {a: 2}
+        assert _shared(backfill, np.array([21, 22], dtype=np.int64), 64) == {a: 2}
         b = _entry(backfill, "b", [22, 23])
-        assert daemon.candidates(np.array([22, 23], dtype=np.int64), 64) == {a: 1, b: 2}
+        assert _shared(daemon, np.array([22, 23], dtype=np.int64), 64) == {a: 1, b: 2}
         backfill.flush_index()  # merged by the other store: counted once, from the index
-        assert daemon.candidates(np.array([21, 22, 23], dtype=np.int64), 64) == {a: 2, b: 2}
+        assert _shared(daemon, np.array([21, 22, 23], dtype=np.int64), 64) == {a: 2, b: 2}
         c = _entry(daemon, "c", [23])
-        assert backfill.candidates(np.array([23], dtype=np.int64), 64) == {b: 1, c: 1}
+        assert _shared(backfill, np.array([23], dtype=np.int64), 64) == {b: 1, c: 1}
 
 
 def test_an_updated_entry_is_found_by_its_new_fingerprints_only(store: Store) -> None:
@@ -122,8 +127,25 @@ def test_an_updated_entry_is_found_by_its_new_fingerprints_only(store: Store) ->
         store.save_fingerprint(eid, "test", 2, np.array([32, 33], dtype=np.int64), 10,
                                replaces=np.array([31, 32], dtype=np.int64))
     assert store.count("fingerprint_index") == 0
-    assert store.candidates(np.array([31], dtype=np.int64), 64) == {}
-    assert store.candidates(np.array([32, 33], dtype=np.int64), 64) == {eid: 2}
+    assert _shared(store, np.array([31], dtype=np.int64), 64) == {}
+    assert _shared(store, np.array([32, 33], dtype=np.int64), 64) == {eid: 2}
+
+
+def test_a_fingerprint_weighs_one_over_the_entries_counted_for_it(store: Store) -> None:
+    stock = [_entry(store, f"stock{i}", [50, 60 + i]) for i in range(4)]  # a stock line (hash 50) in four entries
+    story = _entry(store, "story", [51, 52])
+    query = np.array([50, 51], dtype=np.int64)
+
+    def weighed() -> dict[int, tuple[int, float]]:
+        return {eid: (n, round(w, 6)) for eid, (n, w) in store.candidates(query, 3).items()}
+
+    # per hash at most 3 entries: hash 50 counts its three oldest, a third each; 51 is the story's alone
+    expected = {stock[0]: (1, 0.333333), stock[1]: (1, 0.333333), stock[2]: (1, 0.333333), story: (1, 1.0)}
+    assert weighed() == expected  # all pending
+    store.flush_index()
+    assert weighed() == expected  # all in the index
+    late = _entry(store, "late", [51])  # a pending entry beside the index: 51 is held by two now
+    assert weighed() == {**expected, story: (1, 0.5), late: (1, 0.5)}
 
 
 def test_pending_index_agrees_with_a_plain_map_through_adds_updates_and_removals() -> None:

@@ -1,7 +1,7 @@
 """Decide whether a new entry republishes a stored one, which one is the original, and how.
 
 1. Candidates: stored entries that share winnowed fingerprints with the new text (the store's
-   index answers this without scanning).
+   index answers this without scanning), those sharing the rarest fingerprints first.
 2. Confirmation by token coverage: the share of each text's words that lie in word 4-grams the
    other text also has. An excerpt holds a small share of the original but is itself almost all
    original text; an edited copy keeps most words in place around its swaps and cuts; two
@@ -181,8 +181,11 @@ class Matcher:
             return MatchResult()
         # a candidate sharing a small fraction of what the best one shares is another story that
         # happens to hold a phrase or a sentence of this one: not worth confirming
-        need = max(1 if len(fp.winnowed) < 6 else 2, int(max(hits.values()) * p.min_shared_ratio))
-        ids = [i for i, n in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0])) if n >= need]
+        need = max(1 if len(fp.winnowed) < 6 else 2, int(max(n for n, _ in hits.values()) * p.min_shared_ratio))
+        # rarest shared text first: a stock sentence that dozens of older entries carry must not
+        # fill the candidate list ahead of the one story that shares a phrase of its own
+        ids = [i for i, (n, w) in sorted(hits.items(), key=lambda kv: (-round(kv[1][1], 6), -kv[1][0], kv[0]))
+               if n >= need]
         ids = ids[: p.max_candidates]
         if not ids:
             return MatchResult()

@@ -39,9 +39,13 @@ FTS_BATCH = 1000
 
 _FEED_COLUMNS = ("id, name, url, role, credit, interval_s, source, title, status, etag, last_modified, failures,"
                  " last_error, last_status, last_poll, next_poll, fetch_article, min_interval_s, body_hash")
-_CANDIDATES = ("SELECT {} FROM json_each(?) j JOIN fingerprint_index f ON f.hash = j.value"
-               " AND f.entry_id <= coalesce((SELECT entry_id FROM fingerprint_index WHERE hash = j.value"
-               " ORDER BY entry_id LIMIT 1 OFFSET ?), 9223372036854775807)")
+# The index rows of some hashes (?1, a JSON list), at most the ?2 oldest of each; d.n: how many that is
+# (the rarity of the hash). MATERIALIZED: each hash's count is taken once, not once per row.
+_CANDIDATES = ("WITH d(h, n) AS MATERIALIZED (SELECT j.value, (SELECT count(*) FROM (SELECT 1 FROM fingerprint_index"
+               " WHERE hash = j.value LIMIT ?2)) FROM json_each(?1) j)"
+               " SELECT {} FROM d JOIN fingerprint_index f ON f.hash = d.h AND f.entry_id <= CASE WHEN d.n < ?2"
+               " THEN 9223372036854775807 ELSE (SELECT entry_id FROM fingerprint_index WHERE hash = d.h"
+               " ORDER BY entry_id LIMIT 1 OFFSET ?2 - 1) END")
 _HASHES = "SELECT guid, content_hash FROM entries WHERE feed_id = ? AND guid IN (SELECT value FROM json_each(?))"
 
 
@@ -493,13 +497,16 @@ class Store(ReportQueries):
         self.conn.execute("DELETE FROM fingerprint_pending")
         self._pending.clear()
 
-    def candidates(self, fingerprints: np.ndarray, per_hash: int, exclude: int | None = None) -> dict[int, int]:
-        """Entries sharing fingerprints with a text: {entry id: shared fingerprints}; ``exclude``: the
-        text's own entry, when stored already.
+    def candidates(self, fingerprints: np.ndarray, per_hash: int,
+                   exclude: int | None = None) -> dict[int, tuple[int, float]]:
+        """Entries sharing fingerprints with a text: {entry id: (shared fingerprints, their rarity)};
+        ``exclude``: the text's own entry, when stored already.
 
         Each fingerprint contributes at most its ``per_hash`` oldest entries, so a phrase that
         thousands of stories share costs no more than a rare one (the original of a story is the
-        oldest entry holding its fingerprints, so it is never the one left out).
+        oldest entry holding its fingerprints, so it is never the one left out). Rarity is the sum,
+        over the shared fingerprints, of 1 / the entries counted for it (as in IDF): a sentence that
+        many stories carry (a relay's stock line) weighs little beside a phrase of one story.
         """
         if not len(fingerprints):
             return {}
@@ -510,14 +517,15 @@ class Store(ReportQueries):
             waiting = self._pending.waiting(hashes, exclude)
             # hashes no pending entry holds: counted by SQLite (at a million entries ~3,000 rows)
             rest = [h for h in hashes if h not in waiting] if waiting else hashes
-            hits: dict[int, int] = dict(self.conn.execute(_CANDIDATES.format("f.entry_id, count(*)")
-                                                          + " GROUP BY f.entry_id",
-                                                          (json.dumps(rest), per_hash - 1))) if rest else {}
+            hits = {eid: (n, w) for eid, n, w in self.conn.execute(
+                _CANDIDATES.format("f.entry_id, count(*), sum(1.0 / d.n)") + " GROUP BY f.entry_id",
+                (json.dumps(rest), per_hash))} if rest else {}
             if waiting:  # index rows and pending entries of a hash share its cap: their rows by hash
-                rows = self.conn.execute(_CANDIDATES.format("j.value, f.entry_id"),
-                                         (json.dumps(list(waiting)), per_hash - 1)).fetchall()
-                for eid, n in self._pending.hits_for(waiting, rows, per_hash).items():
-                    hits[eid] = hits.get(eid, 0) + n
+                rows = self.conn.execute(_CANDIDATES.format("d.h, f.entry_id"),
+                                         (json.dumps(list(waiting)), per_hash)).fetchall()
+                for eid, (n, w) in self._pending.hits_for(waiting, rows, per_hash).items():
+                    n0, w0 = hits.get(eid, (0, 0.0))
+                    hits[eid] = (n0 + n, w0 + w)
             if exclude is not None:
                 hits.pop(exclude, None)
             return hits

@@ -110,18 +110,22 @@ class PendingIndex:
         return out
 
     @staticmethod
-    def hits_for(waiting: dict[int, list[int]], indexed: list[tuple[int, int]], per_hash: int) -> dict[int, int]:
-        """{entry id: shared fingerprints} for the hashes of ``waiting`` (pending entries by hash),
-        given the index's (hash, entry id) rows of those hashes; each hash counts at most its
-        ``per_hash`` oldest (lowest id) entries, as the index query does."""
+    def hits_for(waiting: dict[int, list[int]], indexed: list[tuple[int, int]],
+                 per_hash: int) -> dict[int, tuple[int, float]]:
+        """{entry id: (shared fingerprints, their rarity)} for the hashes of ``waiting`` (pending
+        entries by hash), given the index's (hash, entry id) rows of those hashes; each hash counts
+        at most its ``per_hash`` oldest (lowest id) entries, as the index query does, and weighs
+        1 / the entries it counts."""
         from_index: dict[int, list[int]] = {}
         for h, eid in indexed:
             from_index.setdefault(h, []).append(eid)
-        hits: dict[int, int] = {}
+        hits: dict[int, tuple[int, float]] = {}
         for h, pending in waiting.items():
             ids = from_index.get(h, []) + pending
             if len(ids) > per_hash:
                 ids = sorted(set(ids))[:per_hash]
+            weight = 1.0 / len(ids)
             for eid in ids:
-                hits[eid] = hits.get(eid, 0) + 1
+                n, w = hits.get(eid, (0, 0.0))
+                hits[eid] = (n + 1, w + weight)
         return hits
