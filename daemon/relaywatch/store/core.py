@@ -40,9 +40,10 @@ FTS_BATCH = 1000
 _FEED_COLUMNS = ("id, name, url, role, credit, interval_s, source, title, status, etag, last_modified, failures,"
                  " last_error, last_status, last_poll, next_poll, fetch_article, min_interval_s, body_hash")
 # The index rows of some hashes (?1, a JSON list), at most the ?2 oldest of each; d.n: how many that is
-# (the rarity of the hash). MATERIALIZED: each hash's count is taken once, not once per row.
-_CANDIDATES = ("WITH d(h, n) AS MATERIALIZED (SELECT j.value, (SELECT count(*) FROM (SELECT 1 FROM fingerprint_index"
-               " WHERE hash = j.value LIMIT ?2)) FROM json_each(?1) j)"
+# (the rarity of the hash). "LIMIT -1" keeps SQLite from folding d into the join, which would count
+# each hash's entries once per row (3x slower); it works where "AS MATERIALIZED" (3.35+) does not.
+_CANDIDATES = ("WITH d(h, n) AS (SELECT j.value, (SELECT count(*) FROM (SELECT 1 FROM fingerprint_index"
+               " WHERE hash = j.value LIMIT ?2)) FROM json_each(?1) j LIMIT -1)"
                " SELECT {} FROM d JOIN fingerprint_index f ON f.hash = d.h AND f.entry_id <= CASE WHEN d.n < ?2"
                " THEN 9223372036854775807 ELSE (SELECT entry_id FROM fingerprint_index WHERE hash = d.h"
                " ORDER BY entry_id LIMIT 1 OFFSET ?2 - 1) END")
