@@ -119,6 +119,15 @@ def _title_taken(title: str, relay_title: str) -> bool:
     return bool(t) and r != t and r.startswith(t)
 
 
+def _chrome(copied: tuple[str, ...], relay: tuple[str, ...]) -> int:
+    """How well a relay's page furniture fits an earlier copy it may have taken: a relay carries the
+    footers of the page it copied ("The post ... appeared first on", a related-posts block), so the
+    copy's boilerplate patterns that the relay also has count for it, those it lacks against it
+    (an outlet that ran a story twice, on pages made differently)."""
+    mine = set(relay)
+    return sum(1 if name in mine else -1 for name in set(copied))
+
+
 def _slug(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
@@ -277,7 +286,8 @@ class Matcher:
             if by_name:
                 linked = set(clean.links)
                 return max(by_name, key=lambda c: (c.url in linked, _title_taken(c.title, new.title),
-                                                   _closeness(measure(fp, self.fingerprint(c))), c.when, c.id)).id
+                                                   _closeness(measure(fp, self.fingerprint(c))),
+                                                   _chrome(c.boilerplate, clean.boilerplate), c.when, c.id)).id
         root_fp = self.fingerprint(root)
         best, best_share = None, p.via_share
         for cid, c in members.items():
@@ -332,7 +342,7 @@ class Matcher:
             return None
         hits = [c for c in group.values() if c.id != e.id and c.feed_id != e.feed_id and c.when <= e.when
                 and {_slug(c.feed_name), _slug(c.feed_title)} & named]
-        return min(hits, key=lambda c: (c.when, c.id)).id if hits else None
+        return min(hits, key=lambda c: (-_chrome(c.boilerplate, e.boilerplate), c.when, c.id)).id if hits else None
 
 
 @dataclass(frozen=True)

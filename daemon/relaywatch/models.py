@@ -74,6 +74,7 @@ class StoredEntry:
     sources: tuple[str, ...] = ()
     credit_names: tuple[str, ...] = ()
     feed_title: str = ""
+    boilerplate: tuple[str, ...] = ()  # names of the relay boilerplate patterns that fired on its page
 
     @property
     def when(self) -> datetime:

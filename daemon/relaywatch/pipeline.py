@@ -169,7 +169,8 @@ class Pipeline:
         stored = StoredEntry(id=entry_id, feed_id=feed.id, feed_name=feed.name, role=feed.role, guid=e.guid,
                              url=e.url, title=e.title, published=e.published, first_seen=now,
                              text=item.clean.text, dateline=item.clean.dateline, credits=item.clean.credits,
-                             sources=item.clean.sources, credit_names=feed.credit_names(), feed_title=feed.title)
+                             sources=item.clean.sources, credit_names=feed.credit_names(), feed_title=feed.title,
+                             boilerplate=item.clean.boilerplate)
         result = self.matcher.match(stored, item.clean, item.fp, now)
         counts.links += self._apply(entry_id, result, now)
 

@@ -53,7 +53,7 @@ _HASHES = "SELECT guid, content_hash FROM entries WHERE feed_id = ? AND guid IN 
 def _content_hashes(conn: sqlite3.Connection, feed_id: int, guids: list[str]) -> dict[str, str]:
     return {g: h for g, h in conn.execute(_HASHES, (feed_id, json.dumps(guids))) if h is not None}
 _ENTRY_SELECT = """SELECT e.id, e.feed_id, f.name, f.role, e.guid, e.url, e.title, e.published, e.first_seen,
-    e.text, e.dateline, e.credits, e.sources, f.credit, f.title
+    e.text, e.dateline, e.credits, e.sources, f.credit, f.title, e.boilerplate
     FROM entries e JOIN feeds f ON f.id = e.feed_id"""
 
 
@@ -72,7 +72,8 @@ def _entry(row: Sequence[Any]) -> StoredEntry:
     return StoredEntry(id=row[0], feed_id=row[1], feed_name=row[2], role=row[3], guid=row[4], url=row[5],
                        title=row[6], published=from_db(row[7]), first_seen=from_db(row[8]) or utcnow(),
                        text=row[9], dateline=row[10], credits=tuple(json.loads(row[11])),
-                       sources=tuple(json.loads(row[12])), credit_names=names, feed_title=row[14])
+                       sources=tuple(json.loads(row[12])), credit_names=names, feed_title=row[14],
+                       boilerplate=tuple(json.loads(row[15] or "[]")))
 
 
 def stored_content_hashes(path: str, feed_id: int, guids: list[str]) -> dict[str, str]:
