@@ -48,6 +48,8 @@ class Run:
     entries: int
     report: IngestReport
     peak_rss_mb: float
+    cpu_main: float = 0.0     # CPU seconds (user + system) of the ingesting process: matching, SQLite
+    cpu_workers: float = 0.0  # of its worker processes: text and fingerprints
 
     @property
     def rate(self) -> float:
@@ -65,10 +67,18 @@ def ingest(db: Path, bench: Path, workers: int = 2) -> Run:
     specs = load_feed_specs(bench / "feeds.json")
     tune_gc()  # as `relaywatch ingest` does
     with Store(db) as store:
+        main0, workers0 = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         report = ingest_file(store, bench / "entries.jsonl", specs, workers=workers)
         seconds = time.perf_counter() - t
-    return Run(seconds, report.counts.new, report, peak_rss_mb())
+        cpu_main = _cpu(resource.RUSAGE_SELF) - main0
+        cpu_workers = _cpu(resource.RUSAGE_CHILDREN) - workers0  # the pool has ended: its children are counted
+    return Run(seconds, report.counts.new, report, peak_rss_mb(), cpu_main, cpu_workers)
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def links_json(db: Path, out: Path) -> Path:

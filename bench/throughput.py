@@ -34,7 +34,8 @@ def ours(bench: Path, work: Path, workers: int) -> dict[str, object]:
     size = sum(Path(str(db) + s).stat().st_size for s in ("", "-wal") if Path(str(db) + s).exists())
     lines = score(bench, links_json(db, work / "throughput-links.json"))
     return {"name": "relaywatch", "entries": run.entries, "seconds": run.seconds, "rate": run.rate,
-            "rss_mb": run.peak_rss_mb, "db_mb": size / 1e6, "score": lines}
+            "rss_mb": run.peak_rss_mb, "db_mb": size / 1e6, "score": lines,
+            "cpu_ms": [1000 * run.cpu_main / run.entries, 1000 * run.cpu_workers / run.entries]}
 
 
 def baseline(bench: Path, work: Path) -> dict[str, object]:
@@ -95,6 +96,9 @@ def main() -> None:
             r = json.loads(done.stdout.strip().splitlines()[-1])
             print(f"\n{r['name']}: {r['entries']} entries in {r['seconds']:.1f} s = {r['rate']:.0f} entries/s, "
                   f"peak RSS {r['rss_mb']:.0f} MB" + (f", database {r['db_mb']:.0f} MB" if r["db_mb"] else ""))
+            if r.get("cpu_ms"):  # where the time goes: the one process that matches and writes is the limit
+                print(f"  CPU per entry: {r['cpu_ms'][0]:.2f} ms in the ingesting process (matching, SQLite), "
+                      f"{r['cpu_ms'][1]:.2f} ms in its {args.workers} worker processes (text, fingerprints)")
             for line in r["score"]:
                 print(f"  {line}")
 
