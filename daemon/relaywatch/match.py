@@ -202,7 +202,7 @@ class Matcher:
         measures: dict[int, Measure] = {}
         for n, cid in enumerate(ids):
             if n >= p.give_up_after and not measures:
-                break  # those sharing the most are other stories: the rest share less
+                break  # those sharing the rarest text are other stories: the rest share commoner text
             c = cands.get(cid)
             if c is None:
                 continue
