@@ -162,7 +162,6 @@ def test_relay_of_a_relay_points_via_the_copy_it_took(world: World) -> None:
     assert (link.original_id, link.via_id, link.kind) == (world.ids["a"], world.ids["copy"], "excerpt")
 
 
-
 def test_relay_of_an_outlet_that_ran_the_story_twice_points_via_the_page_it_copied(world: World) -> None:
     world.add("wire", "a", ps(STORY), 0)
     first = ps(STORY[:8]) + "<p>Related posts:</p><p>Ledger weekly roundup</p>"
@@ -173,6 +172,7 @@ def test_relay_of_an_outlet_that_ran_the_story_twice_points_via_the_page_it_copi
     link = world.link("relay")
     assert link is not None  # the related-posts block it carries is the first page's
     assert (link.original_id, link.via_id) == (world.ids["a"], world.ids["first"])
+
 
 def test_relay_stored_before_the_copy_it_names_is_pointed_at_it_later(world: World) -> None:
     """Feeds are polled in any order: the relay's feed may be read before the outlet's."""
