@@ -193,7 +193,7 @@ class Matcher:
         need = max(1 if len(fp.winnowed) < 6 else 2, int(max(n for n, _ in hits.values()) * p.min_shared_ratio))
         # rarest shared text first: a stock sentence that dozens of older entries carry must not
         # fill the candidate list ahead of the one story that shares a phrase of its own
-        ids = [i for i, (n, w) in sorted(hits.items(), key=lambda kv: (-round(kv[1][1], 6), -kv[1][0], kv[0]))
+        ids = [i for i, (n, _) in sorted(hits.items(), key=lambda kv: (-round(kv[1][1], 6), -kv[1][0], kv[0]))
                if n >= need]
         ids = ids[: p.max_candidates]
         if not ids:

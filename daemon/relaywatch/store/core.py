@@ -52,6 +52,8 @@ _HASHES = "SELECT guid, content_hash FROM entries WHERE feed_id = ? AND guid IN 
 
 def _content_hashes(conn: sqlite3.Connection, feed_id: int, guids: list[str]) -> dict[str, str]:
     return {g: h for g, h in conn.execute(_HASHES, (feed_id, json.dumps(guids))) if h is not None}
+
+
 _ENTRY_SELECT = """SELECT e.id, e.feed_id, f.name, f.role, e.guid, e.url, e.title, e.published, e.first_seen,
     e.text, e.dateline, e.credits, e.sources, f.credit, f.title, e.boilerplate
     FROM entries e JOIN feeds f ON f.id = e.feed_id"""
