@@ -85,12 +85,24 @@ def shingle_hashes(tokens: list[str], k: int = K, words: np.ndarray | None = Non
         return _mix(acc).view(np.int64)
 
 
+def unique(hashes: np.ndarray) -> np.ndarray:
+    """The hashes sorted, each once: ``np.unique``, which in numpy 2.4 takes 4x as long on int64
+    (35 against 8.5 µs for a story's 400 shingles; 150 against 34 µs for its gapped ones)."""
+    out = np.sort(hashes)
+    if len(out) < 2:
+        return out
+    keep = np.empty(len(out), dtype=bool)
+    keep[0] = True
+    np.not_equal(out[1:], out[:-1], out=keep[1:])
+    return out[keep]
+
+
 def winnow(hashes: np.ndarray, window: int = WINDOW) -> np.ndarray:
     """The minimum of every window of ``window`` consecutive hashes (sorted, unique)."""
     if len(hashes) <= window:
-        return np.unique(hashes[: max(1, len(hashes))].min(keepdims=True)) if len(hashes) else EMPTY
+        return hashes[: max(1, len(hashes))].min(keepdims=True) if len(hashes) else EMPTY
     views = sliding_window_view(hashes, window)
-    return np.unique(views.min(axis=1))
+    return unique(views.min(axis=1))
 
 
 def fingerprint(text: str, index: bool = True) -> Fingerprint:
@@ -100,7 +112,7 @@ def fingerprint(text: str, index: bool = True) -> Fingerprint:
     words = word_hashes(tokens)
     seq = shingle_hashes(tokens, words=words)
     numbers = frozenset(t for t in tokens if not t.isalpha() and _DIGIT.search(t))
-    return Fingerprint(seq, np.unique(seq), winnow(seq) if index else EMPTY, len(tokens), numbers, words)
+    return Fingerprint(seq, unique(seq), winnow(seq) if index else EMPTY, len(tokens), numbers, words)
 
 
 def overlap(a: np.ndarray, b: np.ndarray) -> int:
@@ -140,7 +152,7 @@ class Gapped:
 
 def gapped(fp: Fingerprint, k: int = K) -> Gapped:
     seqs = tuple(gapped_shingles(fp.words, k)) if len(fp.words) == fp.tokens else (EMPTY,) * k
-    return Gapped(seqs, np.unique(np.concatenate(seqs)))
+    return Gapped(seqs, unique(np.concatenate(seqs)))
 
 
 def fuzzy_covered(a: Fingerprint, b: Fingerprint, k: int = K, ga: Gapped | None = None,
@@ -156,7 +168,7 @@ def fuzzy_covered(a: Fingerprint, b: Fingerprint, k: int = K, ga: Gapped | None 
     hit = np.zeros(n - k + 1, dtype=bool)
     for sa in ga.seqs:  # the left-out position is part of each hash: no cross-position matches
         idx = np.searchsorted(other, sa)
-        idx[idx >= len(other)] = 0
+        np.minimum(idx, len(other) - 1, out=idx)
         hit |= other[idx] == sa
     return _spread(hit, n, k)
 
@@ -171,7 +183,7 @@ def covered(fp: Fingerprint, other_shingles: np.ndarray, k: int = K) -> np.ndarr
     if not len(seq) or not len(other_shingles):
         return np.zeros(fp.tokens, dtype=bool)
     idx = np.searchsorted(other_shingles, seq)
-    idx[idx >= len(other_shingles)] = 0
+    np.minimum(idx, len(other_shingles) - 1, out=idx)
     hit = other_shingles[idx] == seq
     n = fp.tokens
     if len(seq) == 1 and n < k:
@@ -182,6 +194,8 @@ def covered(fp: Fingerprint, other_shingles: np.ndarray, k: int = K) -> np.ndarr
 def _spread(hit: np.ndarray, n: int, k: int) -> np.ndarray:
     """Tokens (n) that lie in at least one hit shingle (shingle i holds tokens i .. i + k - 1)."""
     out = np.zeros(n, dtype=bool)
-    for j in range(n - len(hit) + 1):
-        out[j: j + len(hit)] |= hit
+    m = len(hit)
+    out[:m] = hit
+    for j in range(1, n - m + 1):
+        out[j: j + m] |= hit
     return out

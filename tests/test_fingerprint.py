@@ -1,0 +1,56 @@
+"""Shingles, winnowing and token coverage, checked against plain (slow) definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from relaywatch import fingerprint as fpmod
+
+from .matchcases import STORY
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 5, 400])
+def test_unique_is_numpys_unique(size: int) -> None:
+    rng = np.random.default_rng(size)
+    hashes = rng.integers(-(2**63), 2**63 - 1, size, dtype=np.int64)
+    hashes = np.concatenate([hashes, hashes[: size // 3]])  # with duplicates
+    out = fpmod.unique(hashes)
+    assert out.dtype == np.int64
+    assert out.tolist() == np.unique(hashes).tolist()
+
+
+def test_a_shared_run_of_window_plus_k_minus_1_words_shares_a_fingerprint() -> None:
+    words = " ".join(STORY).split()
+    run = words[20: 20 + fpmod.WINDOW + fpmod.K - 1]
+    rng = np.random.default_rng(7)
+    for _ in range(20):  # the run inside unrelated text, at different places
+        filler = [f"w{int(x)}" for x in rng.integers(0, 10**6, 60)]
+        cut = int(rng.integers(0, 60))
+        other = " ".join(filler[:cut] + run + filler[cut:])
+        assert fpmod.overlap(fpmod.fingerprint(" ".join(STORY)).winnowed, fpmod.fingerprint(other).winnowed) >= 1
+
+
+def test_covered_marks_the_words_of_shared_shingles() -> None:
+    a = fpmod.fingerprint("one two three four five six seven eight nine ten")
+    b = fpmod.fingerprint("zero one two three four eleven twelve seven eight nine ten")
+    mask = fpmod.covered(a, b.shingles)
+    # shared 4-word runs: "one two three four" and "seven eight nine ten"; "five six" are a's own
+    assert mask.tolist() == [True] * 4 + [False] * 2 + [True] * 4
+
+
+def test_covered_agrees_with_a_word_by_word_definition() -> None:
+    rng = np.random.default_rng(3)
+    vocab = [f"w{i}" for i in range(12)]  # a small vocabulary: many partial matches
+    for _ in range(50):
+        a_words = [vocab[i] for i in rng.integers(0, 12, int(rng.integers(1, 40)))]
+        b_words = [vocab[i] for i in rng.integers(0, 12, int(rng.integers(1, 40)))]
+        a, b = fpmod.fingerprint(" ".join(a_words)), fpmod.fingerprint(" ".join(b_words))
+        k = min(fpmod.K, len(a_words))
+        b_grams = {tuple(b_words[i: i + min(fpmod.K, len(b_words))])
+                   for i in range(len(b_words) - min(fpmod.K, len(b_words)) + 1)}
+        expect = [False] * len(a_words)
+        for i in range(len(a_words) - k + 1):
+            if tuple(a_words[i: i + k]) in b_grams:
+                for j in range(i, i + k):
+                    expect[j] = True
+        assert fpmod.covered(a, b.shingles).tolist() == expect
