@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -193,9 +194,8 @@ class Matcher:
         need = max(1 if len(fp.winnowed) < 6 else 2, int(max(n for n, _ in hits.values()) * p.min_shared_ratio))
         # rarest shared text first: a stock sentence that dozens of older entries carry must not
         # fill the candidate list ahead of the one story that shares a phrase of its own
-        ids = [i for i, (n, _) in sorted(hits.items(), key=lambda kv: (-round(kv[1][1], 6), -kv[1][0], kv[0]))
-               if n >= need]
-        ids = ids[: p.max_candidates]
+        ids = [i for _, _, i in heapq.nsmallest(p.max_candidates, ((-round(w, 6), -n, i)
+                                                                  for i, (n, w) in hits.items() if n >= need))]
         if not ids:
             return MatchResult()
         cands = self.store.entries(ids)
