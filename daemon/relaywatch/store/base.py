@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from ..errors import RelaywatchError
@@ -14,12 +15,15 @@ class StoreError(RelaywatchError):
     pass
 
 
+# cached: a batch's entries share their first-seen time, and entries read back share dates
+@lru_cache(maxsize=4096)
 def to_db(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@lru_cache(maxsize=4096)
 def from_db(text: str | None) -> datetime | None:
     if not text:
         return None

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -68,14 +69,29 @@ def _feed(row: Sequence[Any]) -> Feed:
                 body_hash=row[18])
 
 
+# The matcher reads ~3 entries back for each one it stores; their lists of names (credit lines,
+# relay footers, boilerplate patterns) and their feeds' credit names are a few values that recur,
+# so each is decoded once (this and the conversion of times were a tenth of the writer's Python).
+@lru_cache(maxsize=4096)
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(text)) if text else ()
+
+
+@lru_cache(maxsize=1024)
+def _credit_names(credit: str, name: str, title: str) -> tuple[str, ...]:
+    return _names(credit) or tuple(dict.fromkeys(n for n in (name, name.replace("-", " "), title) if n))
+
+
+def _names_json(names: tuple[str, ...]) -> str:
+    return json.dumps(names) if names else "[]"
+
+
 def _entry(row: Sequence[Any]) -> StoredEntry:
-    feed_credit = tuple(json.loads(row[13]))
-    names = feed_credit or tuple(dict.fromkeys(n for n in (row[2], row[2].replace("-", " "), row[14]) if n))
     return StoredEntry(id=row[0], feed_id=row[1], feed_name=row[2], role=row[3], guid=row[4], url=row[5],
                        title=row[6], published=from_db(row[7]), first_seen=from_db(row[8]) or utcnow(),
-                       text=row[9], dateline=row[10], credits=tuple(json.loads(row[11])),
-                       sources=tuple(json.loads(row[12])), credit_names=names, feed_title=row[14],
-                       boilerplate=tuple(json.loads(row[15] or "[]")))
+                       text=row[9], dateline=row[10], credits=_names(row[11]), sources=_names(row[12]),
+                       credit_names=_credit_names(row[13], row[2], row[14]), feed_title=row[14],
+                       boilerplate=_names(row[15]))
 
 
 def stored_content_hashes(path: str, feed_id: int, guids: list[str]) -> dict[str, str]:
@@ -369,8 +385,8 @@ class Store(ReportQueries):
             " words, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (feed_id, entry.guid, entry.url, entry.title, to_db(entry.published), entry.published_raw,
              entry.date_flag, to_db(entry.updated), to_db(first_seen), to_db(first_seen), clean.text, feed_text,
-             article_text, clean.dateline, json.dumps(clean.credits), json.dumps(clean.sources),
-             json.dumps(clean.boilerplate), clean.words, content_hash))
+             article_text, clean.dateline, _names_json(clean.credits), _names_json(clean.sources),
+             _names_json(clean.boilerplate), clean.words, content_hash))
         self._text_added = True
         return int(cur.lastrowid)  # type: ignore[arg-type]
 
@@ -381,7 +397,7 @@ class Store(ReportQueries):
             " article_text = ?, dateline = ?, credits = ?, sources = ?, boilerplate = ?, words = ?,"
             " content_hash = ? WHERE id = ?",
             (entry.url, entry.title, to_db(entry.updated), to_db(changed), clean.text, feed_text, article_text,
-             clean.dateline, json.dumps(clean.credits), json.dumps(clean.sources), json.dumps(clean.boilerplate),
+             clean.dateline, _names_json(clean.credits), _names_json(clean.sources), _names_json(clean.boilerplate),
              clean.words, content_hash, entry_id))
 
     def index_text(self) -> int:
