@@ -20,7 +20,7 @@ TOOLS = SHARED / "tools"
 DATA = SHARED / "data"
 sys.path.insert(0, str(ROOT / "daemon"))
 
-from relaywatch.ingest import IngestReport, ingest_file, load_feed_specs  # noqa: E402
+from relaywatch.ingest import IngestReport, default_workers, ingest_file, load_feed_specs  # noqa: E402
 from relaywatch.queries import reposts  # noqa: E402
 from relaywatch.runtime import tune_gc  # noqa: E402
 from relaywatch.store import Store  # noqa: E402
@@ -60,8 +60,9 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def ingest(db: Path, bench: Path, workers: int = 2) -> Run:
-    """Ingest ``bench/entries.jsonl`` into a fresh database at ``db``."""
+def ingest(db: Path, bench: Path, workers: int | None = None) -> Run:
+    """Ingest ``bench/entries.jsonl`` into a fresh database at ``db`` (``workers``: as `relaywatch ingest`,
+    by default one process fewer than the cores)."""
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
     specs = load_feed_specs(bench / "feeds.json")
@@ -69,7 +70,8 @@ def ingest(db: Path, bench: Path, workers: int = 2) -> Run:
     with Store(db) as store:
         main0, workers0 = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
-        report = ingest_file(store, bench / "entries.jsonl", specs, workers=workers)
+        report = ingest_file(store, bench / "entries.jsonl", specs,
+                             workers=default_workers() if workers is None else workers)
         seconds = time.perf_counter() - t
         cpu_main = _cpu(resource.RUSAGE_SELF) - main0
         cpu_workers = _cpu(resource.RUSAGE_CHILDREN) - workers0  # the pool has ended: its children are counted

@@ -9,7 +9,7 @@ earliest stored entry it finds (a wire entry first), so its F1 and rate print be
 
 Each side runs in its own process so that its peak RSS is its own.
 
-    python bench/throughput.py [--originals 12000] [--copies 40000] [--seed 1] [--workers 2] [--work DIR]
+    python bench/throughput.py [--originals 12000] [--copies 40000] [--seed 1] [--workers N] [--work DIR]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from benchkit import build, ingest, links_json, peak_rss_mb, score
+from relaywatch.ingest import default_workers
 
 THRESHOLD = 0.4
 NUM_PERM = 128
@@ -74,7 +75,8 @@ def main() -> None:
     ap.add_argument("--originals", type=int, default=12000)
     ap.add_argument("--copies", type=int, default=40000)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--workers", type=int, default=2, help="processes that clean and fingerprint text")
+    ap.add_argument("--workers", type=int, default=default_workers(),
+                    help="processes that clean and fingerprint text (default, as `relaywatch ingest`: cores - 1)")
     ap.add_argument("--work", type=Path, help="keep the generated set and databases here")
     ap.add_argument("--side", choices=["ours", "baseline"], help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -148,7 +148,7 @@ def cmd_feeds_export(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
-    from .ingest import ingest_file, load_feed_specs
+    from .ingest import default_workers, ingest_file, load_feed_specs
 
     specs = load_feed_specs(args.feeds) if args.feeds else {}
     progress = None
@@ -164,7 +164,8 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         progress = bar.update
     try:
         with _store(config) as store:
-            report = ingest_file(store, args.file, specs, workers=args.workers, progress=progress)
+            workers = default_workers() if args.workers is None else args.workers
+            report = ingest_file(store, args.file, specs, workers=workers, progress=progress)
     finally:
         if bar is not None:
             bar.close()
@@ -249,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ingest", help="backfill entries from a JSONL archive")
     s.add_argument("file")
     s.add_argument("--feeds", help="FEEDS.json: a list of {name, role, credit}")
-    s.add_argument("--workers", type=int, default=1, help="processes preparing text (default 1)")
+    s.add_argument("--workers", type=int, default=None,
+                   help="processes preparing text, beside the one matching and writing (default: cores - 1)")
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("demo", help="serve the bundled sample feeds on 127.0.0.1, poll them, show the reposts")
