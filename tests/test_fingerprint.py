@@ -54,3 +54,11 @@ def test_covered_agrees_with_a_word_by_word_definition() -> None:
                 for j in range(i, i + k):
                     expect[j] = True
         assert fpmod.covered(a, b.shingles).tolist() == expect
+
+
+@pytest.mark.parametrize("size", [0, 1, fpmod.WINDOW, fpmod.WINDOW + 1, 300])
+def test_winnow_keeps_the_minimum_of_every_window(size: int) -> None:
+    hashes = np.random.default_rng(size).integers(-(2**63), 2**63 - 1, size, dtype=np.int64)
+    w = fpmod.WINDOW
+    expect = {min(hashes[i: i + w].tolist()) for i in range(max(1, size - w + 1))} if size else set()
+    assert fpmod.winnow(hashes).tolist() == sorted(expect)

