@@ -100,7 +100,8 @@ def main() -> None:
                   f"peak RSS {r['rss_mb']:.0f} MB" + (f", database {r['db_mb']:.0f} MB" if r["db_mb"] else ""))
             if r.get("cpu_ms"):  # where the time goes: the one process that matches and writes is the limit
                 print(f"  CPU per entry: {r['cpu_ms'][0]:.2f} ms in the ingesting process (matching, SQLite), "
-                      f"{r['cpu_ms'][1]:.2f} ms in its {args.workers} worker process{'es' * (args.workers != 1)} (text, fingerprints)")
+                      f"{r['cpu_ms'][1]:.2f} ms in its {args.workers} worker process{'es' * (args.workers != 1)}"
+                      " (text, fingerprints)")
             for line in r["score"]:
                 print(f"  {line}")
 
