@@ -7,19 +7,17 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import sqlite_utils
 
 from ..models import Feed, Link, ParsedEntry, PollOutcome, StoredEntry
 from ..text import CleanText
-from .base import StoreError, _link, from_db, to_db, utcnow
+from .base import _ENTRY_SELECT, _FEED_COLUMNS, StoreError, _entry, _feed, _link, _names_json, to_db, utcnow
 from .pending import FLUSH_ENTRIES, PendingIndex, from_blob, to_blob
 from .reporting import ReportQueries
 from .schema import MIGRATIONS, SCHEMA_VERSION, _statements
@@ -38,8 +36,6 @@ WAL_CHECKPOINT_PAGES = 10_000
 # poll or ingest run, and the daemon every ``TEXT_INDEX_EVERY`` seconds).
 FTS_BATCH = 1000
 
-_FEED_COLUMNS = ("id, name, url, role, credit, interval_s, source, title, status, etag, last_modified, failures,"
-                 " last_error, last_status, last_poll, next_poll, fetch_article, min_interval_s, body_hash")
 # The index rows of some hashes (?1, a JSON list), at most the ?2 oldest of each; d.n: how many that is
 # (the rarity of the hash). "LIMIT -1" keeps SQLite from folding d into the join, which would count
 # each hash's entries once per row (3x slower); it works where "AS MATERIALIZED" (3.35+) does not.
@@ -53,45 +49,6 @@ _HASHES = "SELECT guid, content_hash FROM entries WHERE feed_id = ? AND guid IN 
 
 def _content_hashes(conn: sqlite3.Connection, feed_id: int, guids: list[str]) -> dict[str, str]:
     return {g: h for g, h in conn.execute(_HASHES, (feed_id, json.dumps(guids))) if h is not None}
-
-
-_ENTRY_SELECT = """SELECT e.id, e.feed_id, f.name, f.role, e.guid, e.url, e.title, e.published, e.first_seen,
-    e.text, e.dateline, e.credits, e.sources, f.credit, f.title, e.boilerplate
-    FROM entries e JOIN feeds f ON f.id = e.feed_id"""
-
-
-def _feed(row: Sequence[Any]) -> Feed:
-    return Feed(id=row[0], name=row[1], url=row[2], role=row[3], credit=tuple(json.loads(row[4])),
-                interval=row[5], source=row[6], title=row[7], status=row[8], etag=row[9],
-                last_modified=row[10], failures=row[11], last_error=row[12], last_status=row[13],
-                last_poll=from_db(row[14]), next_poll=from_db(row[15]),
-                fetch_article=None if row[16] is None else bool(row[16]), min_interval=row[17],
-                body_hash=row[18])
-
-
-# The matcher reads ~3 entries back for each one it stores; their lists of names (credit lines,
-# relay footers, boilerplate patterns) and their feeds' credit names are a few values that recur,
-# so each is decoded once (this and the conversion of times were a tenth of the writer's Python).
-@lru_cache(maxsize=4096)
-def _names(text: str | None) -> tuple[str, ...]:
-    return tuple(json.loads(text)) if text else ()
-
-
-@lru_cache(maxsize=1024)
-def _credit_names(credit: str, name: str, title: str) -> tuple[str, ...]:
-    return _names(credit) or tuple(dict.fromkeys(n for n in (name, name.replace("-", " "), title) if n))
-
-
-def _names_json(names: tuple[str, ...]) -> str:
-    return json.dumps(names) if names else "[]"
-
-
-def _entry(row: Sequence[Any]) -> StoredEntry:
-    return StoredEntry(id=row[0], feed_id=row[1], feed_name=row[2], role=row[3], guid=row[4], url=row[5],
-                       title=row[6], published=from_db(row[7]), first_seen=from_db(row[8]) or utcnow(),
-                       text=row[9], dateline=row[10], credits=_names(row[11]), sources=_names(row[12]),
-                       credit_names=_credit_names(row[13], row[2], row[14]), feed_title=row[14],
-                       boilerplate=_names(row[15]))
 
 
 def stored_content_hashes(path: str, feed_id: int, guids: list[str]) -> dict[str, str]:
