@@ -7,7 +7,8 @@ Plain tables that anyone can query (``feeds``, ``entries``, ``fingerprints``,
 a change is a new one appended. ``core`` is the ``Store`` (feeds, entries, fingerprints, links);
 ``reporting`` its read-side queries for reports and the digest's bookkeeping; ``pending`` the
 fingerprints of recent entries waiting to be merged into ``fingerprint_index`` (``index_state``
-counts their writes, and records how far ``entries_fts`` goes: new entries join it in batches).
+counts their writes, and records how far ``entries_fts`` goes: new entries join it in batches);
+``base`` errors, times as stored, and rows turned into the dataclasses.
 """
 
 from .base import StoreError, from_db, to_db, utcnow
