@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from relaywatch.config import Config, parse_config
+from relaywatch.models import PollOutcome
 from relaywatch.poll import Poller
 from relaywatch.store import Store
 
@@ -98,17 +99,23 @@ def test_article_text_fetched_once_stored_and_matched(site: TestServer, tmp_path
     store.close()
 
 
+def poll_one_article_feed(srv: TestServer, tmp_path: Path) -> tuple[Store, PollOutcome]:
+    """Serve a feed of one summary whose link is an article page, and poll it once."""
+    srv.route("/a/1.html", Response(article_page(1), headers={"Content-Type": "text/html"}))
+    body = rss([("s1", "Story 1", summary(1))]).decode().replace(
+        "<link>http://127.0.0.1/s1</link>", f"<link>{srv.url('/a/1.html')}</link>")
+    srv.route("/f.xml", Response(body.encode()))
+    cfg = config(tmp_path)
+    store = Store(cfg.database.path)
+    feed = store.upsert_feed("f", srv.url("/f.xml"), "outlet", (), 1800, "cli")
+    return store, Poller(cfg, store).poll(feed)
+
+
 def test_robots_unreachable_means_no_article(tmp_path: Path) -> None:
     with TestServer() as srv:
         srv.route("/robots.txt", Response(b"oops", 500))
-        srv.route("/a/1.html", Response(article_page(1), headers={"Content-Type": "text/html"}))
-        body = rss([("s1", "Story 1", summary(1))]).decode().replace(
-            "<link>http://127.0.0.1/s1</link>", f"<link>{srv.url('/a/1.html')}</link>")
-        srv.route("/f.xml", Response(body.encode()))
-        cfg = config(tmp_path)
-        store = Store(cfg.database.path)
-        feed = store.upsert_feed("f", srv.url("/f.xml"), "outlet", (), 1800, "cli")
-        assert Poller(cfg, store).poll(feed).new_entries == 1
+        store, outcome = poll_one_article_feed(srv, tmp_path)
+        assert outcome.new_entries == 1
         assert srv.hits_for("/a/1.html") == []
         assert store.query("SELECT article_text FROM entries")[0]["article_text"] is None
         store.close()
@@ -119,14 +126,7 @@ def test_no_robots_or_allow_all(tmp_path: Path, robots: bytes | None) -> None:
     with TestServer() as srv:
         if robots is not None:
             srv.route("/robots.txt", Response(robots))
-        srv.route("/a/1.html", Response(article_page(1), headers={"Content-Type": "text/html"}))
-        body = rss([("s1", "Story 1", summary(1))]).decode().replace(
-            "<link>http://127.0.0.1/s1</link>", f"<link>{srv.url('/a/1.html')}</link>")
-        srv.route("/f.xml", Response(body.encode()))
-        cfg = config(tmp_path)
-        store = Store(cfg.database.path)
-        feed = store.upsert_feed("f", srv.url("/f.xml"), "outlet", (), 1800, "cli")
-        Poller(cfg, store).poll(feed)
+        store, _ = poll_one_article_feed(srv, tmp_path)
         assert len(srv.hits_for("/a/1.html")) == 1
         assert store.query("SELECT article_text FROM entries")[0]["article_text"]
         store.close()
