@@ -76,7 +76,7 @@ def main() -> None:
     ap.add_argument("--copies", type=int, default=40000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=default_workers(),
-                    help="processes that clean and fingerprint text (default, as `relaywatch ingest`: cores - 1)")
+                    help="processes that clean and fingerprint text (default as `relaywatch ingest`: cores - 1, <= 2)")
     ap.add_argument("--work", type=Path, help="keep the generated set and databases here")
     ap.add_argument("--side", choices=["ours", "baseline"], help=argparse.SUPPRESS)
     args = ap.parse_args()

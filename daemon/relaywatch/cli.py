@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--feeds", help="FEEDS.json: a list of {name, role, credit}")
     s.add_argument("--workers", type=int, default=None,
-                   help="processes preparing text, beside the one matching and writing (default: cores - 1)")
+                   help="processes preparing text, beside the one matching and writing (default: cores - 1, at most 2)")
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("demo", help="serve the bundled sample feeds on 127.0.0.1, poll them, show the reposts")

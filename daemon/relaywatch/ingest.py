@@ -152,16 +152,16 @@ def _prepared_lines(path: Path, now: datetime, workers: int) -> Iterator[tuple[i
 
 
 def default_workers() -> int:
-    """Worker processes for an ingest: one core fewer than this process may use, the rest is the
-    writer's. The writer (matching and SQLite) costs twice what preparing text does, so one worker
-    keeps up with it on two cores, and a second only takes CPU from it: on this project's 2-core
-    benchmark machine, 48,644 entries ingested at 836-969 entries/s with one worker process and
-    733-863 with two, runs taken in turn."""
+    """Worker processes for an ingest: one fewer than the cores this process may use (the other is
+    the writer's), at most two. The writer (matching and SQLite) costs twice what preparing text
+    does, so one worker keeps up with it and more only wait for it; on two cores a second one takes
+    CPU from it: on this project's 2-core benchmark machine, 48,644 entries ingested at 836-969
+    entries/s with one worker process and 733-863 with two, runs taken in turn."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return max(0, cores - 1)
+    return max(0, min(2, cores - 1))
 
 
 def ingest_file(store: Store, path: str | Path, specs: dict[str, FeedSpec] | None = None,
