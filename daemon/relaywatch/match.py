@@ -194,8 +194,8 @@ class Matcher:
         need = max(1 if len(fp.winnowed) < 6 else 2, int(max(n for n, _ in hits.values()) * p.min_shared_ratio))
         # rarest shared text first: a stock sentence that dozens of older entries carry must not
         # fill the candidate list ahead of the one story that shares a phrase of its own
-        ids = [i for _, _, i in heapq.nsmallest(p.max_candidates, ((-round(w, 6), -n, i)
-                                                                  for i, (n, w) in hits.items() if n >= need))]
+        ranked = ((-round(w, 6), -n, i) for i, (n, w) in hits.items() if n >= need)  # rarest, most shared, oldest
+        ids = [i for _, _, i in heapq.nsmallest(p.max_candidates, ranked)]
         if not ids:
             return MatchResult()
         cands = self.store.entries(ids)
