@@ -67,11 +67,13 @@ def test_reingesting_the_same_file_adds_nothing(store: Store, archive: Path, spe
 
 def test_worker_processes_give_the_same_result(tmp_path: Path, archive: Path, specs: Path) -> None:
     results = []
-    for workers in (0, 1, 2):
+    for workers in (0, 1, 2):  # none (this process prepares the text), one, two
         with Store(tmp_path / f"w{workers}.db") as s:
-            ingest_file(s, archive, load_feed_specs(specs), workers=workers)
-            results.append(sorted((r["copy_url"], r["original_url"], r["kind"]) for r in reposts(s)))
-    assert results[0] == results[1] == results[2] and len(results[0]) == 2
+            report = ingest_file(s, archive, load_feed_specs(specs), workers=workers)
+            links = sorted((r["copy_url"], r["original_url"], r["kind"]) for r in reposts(s))
+            results.append((report.lines, report.bad, report.errors, report.counts, links))
+    assert results[0] == results[1] == results[2]
+    assert results[0][:2] == (5, 2) and len(results[0][2]) == 2 and len(results[0][4]) == 2
 
 
 def test_feed_roles_come_from_the_feeds_list(store: Store, archive: Path, specs: Path) -> None:
