@@ -156,7 +156,7 @@ def default_workers() -> int:
     the writer's), at most two. The writer (matching and SQLite) costs twice what preparing text
     does, so one worker keeps up with it and more only wait for it; on two cores a second one takes
     CPU from it: on this project's 2-core benchmark machine, 48,644 entries ingested at 836-969
-    entries/s with one worker process and 733-863 with two, runs taken in turn."""
+    entries/s with one worker process and 712-863 with two, runs taken in turn."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
