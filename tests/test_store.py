@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from relaywatch.models import ParsedEntry
-from relaywatch.store import Store, core
+from relaywatch.models import IndexRows, ParsedEntry
+from relaywatch.store import Store, core, index
+from relaywatch.store.index import IndexReader
 from relaywatch.text import CleanText
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -99,7 +100,7 @@ def test_a_rolled_back_transaction_leaves_no_pending_fingerprint(store: Store) -
 
 
 def test_enough_pending_entries_are_merged_at_a_commit(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(core, "FLUSH_ENTRIES", 3)
+    monkeypatch.setattr(index, "FLUSH_ENTRIES", 3)
     _entry(store, "a", [1])
     _entry(store, "b", [2])
     assert store.count("fingerprint_index") == 0 and _pending(store) == 2
@@ -240,3 +241,60 @@ def test_other_threads_read_the_last_commit_without_waiting_for_the_writer(tmp_p
         assert store.entry_state(feed.id, "g") == (eid, "hash")  # committed: every thread sees it
     finally:
         store.close()
+
+
+def _weighed(store: Store, query: np.ndarray, per_hash: int, indexed: IndexRows | None = None,
+             exclude: int | None = None) -> dict[int, tuple[int, float]]:
+    hits = store.candidates(query, per_hash, exclude, indexed=indexed)
+    return {eid: (n, round(w, 9)) for eid, (n, w) in hits.items()}
+
+
+def test_index_rows_read_earlier_give_the_candidates_of_a_look_up_now(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an ingest worker read (``IndexReader``) before later entries, updates and merges, with
+    what the writer holds in memory, gives what the writer's own look-up gives; rows read before
+    more merges than the writer keeps are looked up again."""
+    import random
+
+    monkeypatch.setattr(index, "FLUSH_ENTRIES", 5)
+    monkeypatch.setattr(index, "RECENT_MERGES", 3)
+    rng = random.Random(11)
+    reader = IndexReader(store.path, 4)
+    current: dict[int, list[int]] = {}
+    reads: list[tuple[np.ndarray, IndexRows]] = []
+    for step in range(300):
+        hashes = sorted(rng.sample(range(40), rng.randrange(1, 6)))  # a few hashes, many entries each
+        if current and rng.random() < 0.1:  # an entry updated: its old rows leave the index
+            eid = rng.choice(list(current))
+            with store.transaction():
+                store.save_fingerprint(eid, "test", len(hashes), np.array(hashes, dtype=np.int64), 10,
+                                       replaces=np.array(current[eid], dtype=np.int64))
+        else:
+            eid = _entry(store, f"e{step}", hashes)
+        current[eid] = hashes
+        query = np.array(sorted(rng.sample(range(40), 6)), dtype=np.int64)
+        rows = reader.rows(query)
+        assert rows is not None
+        reads.append((query, rows))
+        for query, rows in rng.sample(reads, min(4, len(reads))) + reads[-1:]:
+            assert _weighed(store, query, 4, rows) == _weighed(store, query, 4), step
+            assert _weighed(store, query, 4, rows, exclude=eid) == _weighed(store, query, 4, exclude=eid), step
+    reader.close()
+
+
+def test_index_rows_read_before_another_writer_merged_are_looked_up_again(tmp_path: Path) -> None:
+    db = tmp_path / "two.db"
+    with Store(db) as ingest, Store(db) as daemon:
+        a = _entry(ingest, "a", [1, 2])
+        ingest.flush_index()
+        query = np.array([1, 2, 3], dtype=np.int64)
+        rows = IndexReader(str(db), 64).rows(query)
+        assert rows is not None and rows.rows.tolist() == [[1, a], [2, a]]
+        b = _entry(daemon, "b", [2, 3])
+        daemon.flush_index()  # merged by the other store: this one does not hold b in memory
+        assert _weighed(ingest, query, 64, rows) == _weighed(ingest, query, 64) == {a: (2, 1.5), b: (2, 1.5)}
+
+
+def test_an_index_reader_of_a_missing_database_reads_nothing(tmp_path: Path) -> None:
+    reader = IndexReader(str(tmp_path / "absent.db"), 64)
+    assert reader.rows(np.array([1, 2], dtype=np.int64)) is None

@@ -15,7 +15,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -27,6 +27,7 @@ from .feeds import check_date, entry_identity
 from .models import Feed, ParsedEntry
 from .pipeline import Counts, Pipeline, Prepared, prepare
 from .store import Store, utcnow
+from .store.index import IndexReader
 
 log = logging.getLogger("relaywatch.ingest")
 
@@ -115,6 +116,16 @@ def parse_line(line: str, now: datetime) -> tuple[str, str | None, ParsedEntry]:
                                    date_flag=flag)
 
 
+# A worker process's read-only view of the store's index (``_start_worker``); None in the
+# ingesting process itself, which reads the index through its own connection.
+_reader: IndexReader | None = None
+
+
+def _start_worker(db_path: str, per_hash: int) -> None:
+    global _reader
+    _reader = IndexReader(db_path, per_hash)
+
+
 def _prepare(args: tuple[int, str, datetime]) -> tuple[int, str | None, str | None, ParsedEntry | None,
                                                        Prepared | None]:
     lineno, line, now = args
@@ -122,13 +133,17 @@ def _prepare(args: tuple[int, str, datetime]) -> tuple[int, str | None, str | No
         feed, role, entry = parse_line(line, now)
     except ValueError as e:
         return lineno, str(e), None, None, None
-    return lineno, feed, role, entry, prepare(entry)
+    item = prepare(entry)
+    if _reader is not None:  # the look-up of its fingerprints, done here rather than by the writer
+        item = replace(item, index_rows=_reader.rows(item.fp.winnowed))
+    return lineno, feed, role, entry, item
 
 
-def _prepared_lines(path: Path, now: datetime, workers: int) -> Iterator[tuple[int, str | None, str | None,
-                                                                              ParsedEntry | None,
-                                                                              Prepared | None]]:
-    """The file's lines, parsed and prepared (by ``workers`` processes; 0: by this one), in order.
+def _prepared_lines(path: Path, now: datetime, workers: int,
+                    index: tuple[str, int] | None = None) -> Iterator[tuple[int, str | None, str | None,
+                                                                            ParsedEntry | None, Prepared | None]]:
+    """The file's lines, parsed and prepared (by ``workers`` processes; 0: by this one), in order;
+    ``index``: (database path, rows per fingerprint) for the workers to look the texts up in.
 
     At most two windows of ``WINDOW`` lines are in flight, so memory stays bounded however large
     the file and however far the workers run ahead of the matcher.
@@ -138,7 +153,8 @@ def _prepared_lines(path: Path, now: datetime, workers: int) -> Iterator[tuple[i
         if workers <= 0:
             yield from map(_prepare, lines)
             return
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, _start_worker if index else None,
+                                                      index or ()) as pool:
             pending: deque[Any] = deque()
             while True:
                 while len(pending) < 2:
@@ -186,7 +202,8 @@ def ingest_file(store: Store, path: str | Path, specs: dict[str, FeedSpec] | Non
                 progress(len(batch))
             batch.clear()
 
-    for lineno, feed_name, role, _entry, item in _prepared_lines(path, now, workers):
+    index = (store.path, pipeline.matcher.params.per_hash) if store.path != ":memory:" else None
+    for lineno, feed_name, role, _entry, item in _prepared_lines(path, now, workers, index):
         report.lines += 1
         if item is None:
             report.bad += 1

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import fingerprint as fpmod
 from .errors import RelaywatchError
-from .models import Link, StoredEntry
+from .models import IndexRows, Link, StoredEntry
 from .store import Store
 from .text import CleanText, credits_name
 
@@ -184,9 +184,11 @@ class Matcher:
         return m.a_tokens >= p.min_tokens and max(m.a_rel, m.b_rel) >= p.min_containment \
             and min(m.a_rel, m.b_rel) >= p.min_coverage and m.figures_agree >= p.min_figures
 
-    def match(self, new: StoredEntry, clean: CleanText, fp: fpmod.Fingerprint, now: datetime) -> MatchResult:
+    def match(self, new: StoredEntry, clean: CleanText, fp: fpmod.Fingerprint, now: datetime,
+              indexed: IndexRows | None = None) -> MatchResult:
+        """``indexed``: the index's rows of ``fp`` as a worker process read them (``IndexReader``)."""
         p = self.params
-        hits = self.store.candidates(fp.winnowed, p.per_hash, exclude=new.id)
+        hits = self.store.candidates(fp.winnowed, p.per_hash, exclude=new.id, indexed=indexed)
         if not hits:
             return MatchResult()
         # a candidate sharing a small fraction of what the best one shares is another story that

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Feed:
@@ -53,6 +55,17 @@ class ParsedEntry:
     date_flag: str | None          # None, "missing", "unparsed", "future", "ancient"
     updated: datetime | None = None
     article_html: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexRows:
+    """The fingerprint index's rows (hash, entry id) for a text's fingerprints, at most the
+    ``per_hash`` oldest of each, as a worker process read them, and the index version they were
+    read at (``Store.candidates`` adds the entries merged into the index since)."""
+
+    version: int
+    per_hash: int
+    rows: np.ndarray  # int64, one (hash, entry id) row each (2 KB for a story: tuples took 20)
 
 
 @dataclass(frozen=True)

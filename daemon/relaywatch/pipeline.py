@@ -22,7 +22,7 @@ from datetime import datetime
 from . import fingerprint as fpmod
 from . import text as textmod
 from .match import Matcher, MatchResult
-from .models import Feed, Link, ParsedEntry, StoredEntry
+from .models import Feed, IndexRows, Link, ParsedEntry, StoredEntry
 from .store import Store
 
 METHOD = f"winnow-k{fpmod.K}-w{fpmod.WINDOW}"
@@ -36,6 +36,7 @@ class Prepared:
     content_hash: str
     feed_text: str | None = None     # the feed's own text, when the article page was used
     article_text: str | None = None
+    index_rows: IndexRows | None = None  # the index's rows of its fingerprints, read by a worker
 
 
 @dataclass
@@ -171,7 +172,7 @@ class Pipeline:
                              text=item.clean.text, dateline=item.clean.dateline, credits=item.clean.credits,
                              sources=item.clean.sources, credit_names=feed.credit_names(), feed_title=feed.title,
                              boilerplate=item.clean.boilerplate)
-        result = self.matcher.match(stored, item.clean, item.fp, now)
+        result = self.matcher.match(stored, item.clean, item.fp, now, item.index_rows)
         counts.links += self._apply(entry_id, result, now)
 
     def _apply(self, entry_id: int, result: MatchResult, now: datetime) -> int:

@@ -12,13 +12,13 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import sqlite_utils
 
 from ..models import Feed, Link, ParsedEntry, PollOutcome, StoredEntry
 from ..text import CleanText
 from .base import _ENTRY_SELECT, _FEED_COLUMNS, StoreError, _entry, _feed, _link, _names_json, to_db, utcnow
-from .pending import FLUSH_ENTRIES, PendingIndex, from_blob, to_blob
+from .index import FingerprintIndex
+from .pending import PendingIndex
 from .reporting import ReportQueries
 from .schema import MIGRATIONS, SCHEMA_VERSION, _statements
 
@@ -36,14 +36,6 @@ WAL_CHECKPOINT_PAGES = 10_000
 # poll or ingest run, and the daemon every ``TEXT_INDEX_EVERY`` seconds).
 FTS_BATCH = 1000
 
-# The index rows of some hashes (?1, a JSON list), at most the ?2 oldest of each; d.n: how many that is
-# (the rarity of the hash). "LIMIT -1" keeps SQLite from folding d into the join, which would count
-# each hash's entries once per row (3x slower); it works where "AS MATERIALIZED" (3.35+) does not.
-_CANDIDATES = ("WITH d(h, n) AS (SELECT j.value, (SELECT count(*) FROM (SELECT 1 FROM fingerprint_index"
-               " WHERE hash = j.value LIMIT ?2)) FROM json_each(?1) j LIMIT -1)"
-               " SELECT {} FROM d JOIN fingerprint_index f ON f.hash = d.h AND f.entry_id <= CASE WHEN d.n < ?2"
-               " THEN 9223372036854775807 ELSE (SELECT entry_id FROM fingerprint_index WHERE hash = d.h"
-               " ORDER BY entry_id LIMIT 1 OFFSET ?2 - 1) END")
 _HASHES = "SELECT guid, content_hash FROM entries WHERE feed_id = ? AND guid IN (SELECT value FROM json_each(?))"
 
 
@@ -67,7 +59,7 @@ def stored_content_hashes(path: str, feed_id: int, guids: list[str]) -> dict[str
         conn.close()
 
 
-class Store(ReportQueries):
+class Store(ReportQueries, FingerprintIndex):
     """One SQLite database. Thread-safe: writers take the store's lock for a whole transaction."""
 
     def __init__(self, path: str | Path, busy_timeout: float = 30.0, migrate: bool = True) -> None:
@@ -93,6 +85,12 @@ class Store(ReportQueries):
         self._depth = 0
         self._pending = PendingIndex()
         self._pending_version: int | None = None  # index_state.version it was loaded at (None: load it)
+        # the entries of the last merges, each with the index version that first shows it; the
+        # oldest version that these complete (None: none); updated entries, with the version that
+        # first shows their new rows (their old rows read before that are out of date)
+        self._merged: list[tuple[int, PendingIndex]] = []
+        self._merged_floor: int | None = None
+        self._replaced: dict[int, int] = {}
         self._pending_changed = False  # this transaction stored fingerprints
         self._text_added = False  # this transaction stored entries (for the full-text index)
         if migrate:
@@ -210,6 +208,7 @@ class Store(ReportQueries):
 
     def _rollback(self) -> None:
         self._pending_version = None  # the pending map may hold what was undone: load it again
+        self._forget_merges(None)
         with contextlib.suppress(sqlite3.Error):
             self.conn.execute("ROLLBACK")
 
@@ -417,95 +416,6 @@ class Store(ReportQueries):
                          "fingerprint_pending"):
             raise StoreError(f"no table {table}")
         return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-
-    # -- fingerprints -----------------------------------------------------------------------
-
-    def save_fingerprint(self, entry_id: int, method: str, shingles: int, fingerprints: np.ndarray,
-                         tokens: int, replaces: np.ndarray | None = None) -> None:
-        """Store an entry's fingerprints: pending until the next merge into the index (``fingerprint_pending``).
-        ``replaces``: the fingerprints the entry had before (an updated entry), taken out of the index."""
-        with self.transaction():
-            if replaces is not None and len(replaces):
-                self.conn.executemany("DELETE FROM fingerprint_index WHERE hash = ? AND entry_id = ?",
-                                      ((h, entry_id) for h in replaces.tolist()))
-            self.conn.execute("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?)",
-                              (entry_id, method, shingles, len(fingerprints), tokens))
-            self.conn.execute("INSERT OR REPLACE INTO fingerprint_pending VALUES (?, ?)",
-                              (entry_id, to_blob(fingerprints)))
-            self._pending.add(entry_id, fingerprints)
-            self._pending_changed = True
-
-    def flush_index(self) -> int:
-        """Merge every pending fingerprint into ``fingerprint_index`` now; returns the entries merged."""
-        with self.transaction():
-            n = len(self._pending)
-            if n:
-                self._merge_pending()
-                self._pending_changed = True
-        return n
-
-    def _sync_pending(self) -> None:
-        """At the start of a transaction: load the pending fingerprints if another store changed them."""
-        try:
-            version = self.conn.execute("SELECT version FROM index_state").fetchone()[0]
-        except sqlite3.OperationalError:  # before migration 5 (migrating, or a reader of an old file)
-            self._pending.clear()
-            self._pending_version = None
-            return
-        if version != self._pending_version:
-            self._load_pending(version)
-
-    def _load_pending(self, version: int | None) -> None:
-        self._pending.clear()
-        for entry_id, blob in self.conn.execute("SELECT entry_id, hashes FROM fingerprint_pending ORDER BY entry_id"):
-            self._pending.add(entry_id, from_blob(blob))
-        self._pending_version = version
-
-    def _close_pending(self) -> None:
-        """Before the commit of a transaction that stored fingerprints: merge them when enough wait."""
-        if len(self._pending) >= FLUSH_ENTRIES:
-            self._merge_pending()
-        self.conn.execute("UPDATE index_state SET version = version + 1")
-
-    def _merge_pending(self) -> None:
-        # sorted: the B-tree is walked once, in key order, for all of them
-        self.conn.executemany("INSERT OR IGNORE INTO fingerprint_index (hash, entry_id) VALUES (?, ?)",
-                              self._pending.rows())
-        self.conn.execute("DELETE FROM fingerprint_pending")
-        self._pending.clear()
-
-    def candidates(self, fingerprints: np.ndarray, per_hash: int,
-                   exclude: int | None = None) -> dict[int, tuple[int, float]]:
-        """Entries sharing fingerprints with a text: {entry id: (shared fingerprints, their rarity)};
-        ``exclude``: the text's own entry, when stored already.
-
-        Each fingerprint contributes at most its ``per_hash`` oldest entries, so a phrase that
-        thousands of stories share costs no more than a rare one (the original of a story is the
-        oldest entry holding its fingerprints, so it is never the one left out). Rarity is the sum,
-        over the shared fingerprints, of 1 / the entries counted for it (as in IDF): a sentence that
-        many stories carry (a relay's stock line) weighs little beside a phrase of one story.
-        """
-        if not len(fingerprints):
-            return {}
-        hashes = [int(h) for h in fingerprints.tolist()]
-        with self.lock:
-            if not self._depth:  # outside the writer's transaction: what was committed since
-                self._sync_pending()
-            waiting = self._pending.waiting(hashes, exclude)
-            # hashes no pending entry holds: counted by SQLite (at a million entries ~3,000 rows)
-            rest = [h for h in hashes if h not in waiting] if waiting else hashes
-            hits = {eid: (n, w) for eid, n, w in self.conn.execute(
-                _CANDIDATES.format("f.entry_id, count(*), sum(1.0 / d.n)") + " GROUP BY f.entry_id",
-                (json.dumps(rest), per_hash))} if rest else {}
-            if waiting:  # index rows and pending entries of a hash share its cap: their rows by hash
-                rows = self.conn.execute(_CANDIDATES.format("d.h, f.entry_id"),
-                                         (json.dumps(list(waiting)), per_hash)).fetchall()
-                for eid, (n, w) in self._pending.hits_for(waiting, rows, per_hash).items():
-                    n0, w0 = hits.get(eid, (0, 0.0))
-                    hits[eid] = (n0 + n, w0 + w)
-            if exclude is not None:
-                hits.pop(exclude, None)
-            return hits
 
     # -- reposts ----------------------------------------------------------------------------
 

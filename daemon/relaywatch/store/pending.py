@@ -14,7 +14,7 @@ wrote) loads them again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -110,7 +110,7 @@ class PendingIndex:
         return out
 
     @staticmethod
-    def hits_for(waiting: dict[int, list[int]], indexed: list[tuple[int, int]],
+    def hits_for(waiting: dict[int, list[int]], indexed: Iterable[Sequence[int]],
                  per_hash: int) -> dict[int, tuple[int, float]]:
         """{entry id: (shared fingerprints, their rarity)} for the hashes of ``waiting`` (pending
         entries by hash), given the index's (hash, entry id) rows of those hashes; each hash counts
