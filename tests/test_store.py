@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from relaywatch.models import IndexRows, ParsedEntry
-from relaywatch.store import Store, core, index
+from relaywatch.store import Store, core, index, stored_content_hashes
 from relaywatch.store.index import IndexReader
 from relaywatch.text import CleanText
 
@@ -298,3 +298,13 @@ def test_index_rows_read_before_another_writer_merged_are_looked_up_again(tmp_pa
 def test_an_index_reader_of_a_missing_database_reads_nothing(tmp_path: Path) -> None:
     reader = IndexReader(str(tmp_path / "absent.db"), 64)
     assert reader.rows(np.array([1, 2], dtype=np.int64)) is None
+
+
+def test_worker_reads_open_a_database_given_by_a_relative_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with Store("rel.db") as store:
+        a = _entry(store, "a", [1])
+        store.flush_index()
+        rows = IndexReader("rel.db", 64).rows(np.array([1], dtype=np.int64))
+        assert rows is not None and rows.rows.tolist() == [[1, a]]
+        assert stored_content_hashes("rel.db", store.ensure_feed("wire", "wire").id, ["a"]) == {"a": "a"}

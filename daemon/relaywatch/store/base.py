@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from ..errors import RelaywatchError
@@ -14,6 +16,13 @@ from ..models import Feed, Link, StoredEntry
 
 class StoreError(RelaywatchError):
     pass
+
+
+def read_only_connection(path: str, timeout: float = 5.0) -> sqlite3.Connection:
+    """A read-only connection to the database at ``path`` (relative to the working directory or
+    not), for a worker process: SQLite connections must not cross a fork."""
+    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=timeout,
+                           isolation_level=None)
 
 
 # cached: a batch's entries share their first-seen time, and entries read back share dates

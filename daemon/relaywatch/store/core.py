@@ -16,7 +16,18 @@ import sqlite_utils
 
 from ..models import Feed, Link, ParsedEntry, PollOutcome, StoredEntry
 from ..text import CleanText
-from .base import _ENTRY_SELECT, _FEED_COLUMNS, StoreError, _entry, _feed, _link, _names_json, to_db, utcnow
+from .base import (
+    _ENTRY_SELECT,
+    _FEED_COLUMNS,
+    StoreError,
+    _entry,
+    _feed,
+    _link,
+    _names_json,
+    read_only_connection,
+    to_db,
+    utcnow,
+)
 from .index import FingerprintIndex
 from .pending import PendingIndex
 from .reporting import ReportQueries
@@ -48,7 +59,7 @@ def stored_content_hashes(path: str, feed_id: int, guids: list[str]) -> dict[str
     call. Never raises: a store it cannot read gives {} (every entry is then prepared as new, and
     the writer, which checks again, finds those it already has)."""
     try:
-        conn = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True, timeout=5.0, isolation_level=None)
+        conn = read_only_connection(path)
     except (sqlite3.Error, ValueError):
         return {}
     try:

@@ -17,11 +17,11 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from pathlib import Path
 
 import numpy as np
 
 from ..models import IndexRows
+from .base import read_only_connection
 from .pending import FLUSH_ENTRIES, PendingIndex, from_blob, to_blob
 
 # Merges into the index whose entries the writer keeps in memory (~25,000 fingerprints each) for the
@@ -210,7 +210,7 @@ class IndexReader:
         self.per_hash = per_hash
         self.conn: sqlite3.Connection | None = None
         try:
-            conn = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True, timeout=5.0, isolation_level=None)
+            conn = read_only_connection(path)
             conn.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
             self.conn = conn
         except (sqlite3.Error, ValueError):
