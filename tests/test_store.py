@@ -249,15 +249,16 @@ def _weighed(store: Store, query: np.ndarray, per_hash: int, indexed: IndexRows 
     return {eid: (n, round(w, 9)) for eid, (n, w) in hits.items()}
 
 
+@pytest.mark.parametrize("kept", [0, 3])
 def test_index_rows_read_earlier_give_the_candidates_of_a_look_up_now(
-        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+        store: Store, monkeypatch: pytest.MonkeyPatch, kept: int) -> None:
     """What an ingest worker read (``IndexReader``) before later entries, updates and merges, with
     what the writer holds in memory, gives what the writer's own look-up gives; rows read before
     more merges than the writer keeps are looked up again."""
     import random
 
     monkeypatch.setattr(index, "FLUSH_ENTRIES", 5)
-    monkeypatch.setattr(index, "RECENT_MERGES", 3)
+    store.merges_kept = kept  # 0: the daemon's store; an ingest keeps 8
     rng = random.Random(11)
     reader = IndexReader(store.path, 4)
     current: dict[int, list[int]] = {}
@@ -285,6 +286,7 @@ def test_index_rows_read_earlier_give_the_candidates_of_a_look_up_now(
 def test_index_rows_read_before_another_writer_merged_are_looked_up_again(tmp_path: Path) -> None:
     db = tmp_path / "two.db"
     with Store(db) as ingest, Store(db) as daemon:
+        ingest.merges_kept = 8
         a = _entry(ingest, "a", [1, 2])
         ingest.flush_index()
         query = np.array([1, 2, 3], dtype=np.int64)

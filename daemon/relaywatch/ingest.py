@@ -27,7 +27,7 @@ from .feeds import check_date, entry_identity
 from .models import Feed, ParsedEntry
 from .pipeline import Counts, Pipeline, Prepared, prepare
 from .store import Store, utcnow
-from .store.index import IndexReader
+from .store.index import RECENT_MERGES, IndexReader
 
 log = logging.getLogger("relaywatch.ingest")
 
@@ -202,27 +202,33 @@ def ingest_file(store: Store, path: str | Path, specs: dict[str, FeedSpec] | Non
                 progress(len(batch))
             batch.clear()
 
-    index = (store.path, pipeline.matcher.params.per_hash) if store.path != ":memory:" else None
-    for lineno, feed_name, role, _entry, item in _prepared_lines(path, now, workers, index):
-        report.lines += 1
-        if item is None:
-            report.bad += 1
-            msg = f"{path}:{lineno}: skipped: {feed_name}"
-            report.errors.append(msg)
-            log.warning("%s", msg)
-            if progress:
-                progress(1)
-            continue
-        assert feed_name is not None
-        feed = feeds.get(feed_name)
-        if feed is None:
-            spec = specs.get(feed_name)
-            feed = store.ensure_feed(feed_name, spec.role if spec else (role or "outlet"),
-                                     spec.credit if spec else ())
-            feeds[feed_name] = feed
-        batch.append((feed, item))
-        if len(batch) >= BATCH:
-            flush()
-    flush()
+    index = (store.path, pipeline.matcher.params.per_hash) if store.path != ":memory:" and workers > 0 else None
+    kept = store.merges_kept
+    if index:  # the workers look texts up ahead of the writer: it keeps what it merged since
+        store.merges_kept = max(kept, RECENT_MERGES)
+    try:
+        for lineno, feed_name, role, _entry, item in _prepared_lines(path, now, workers, index):
+            report.lines += 1
+            if item is None:
+                report.bad += 1
+                msg = f"{path}:{lineno}: skipped: {feed_name}"
+                report.errors.append(msg)
+                log.warning("%s", msg)
+                if progress:
+                    progress(1)
+                continue
+            assert feed_name is not None
+            feed = feeds.get(feed_name)
+            if feed is None:
+                spec = specs.get(feed_name)
+                feed = store.ensure_feed(feed_name, spec.role if spec else (role or "outlet"),
+                                         spec.credit if spec else ())
+                feeds[feed_name] = feed
+            batch.append((feed, item))
+            if len(batch) >= BATCH:
+                flush()
+        flush()
+    finally:
+        store.merges_kept = kept
     store.index_text()
     return report

@@ -102,6 +102,8 @@ class Store(ReportQueries, FingerprintIndex):
         self._merged: list[tuple[int, PendingIndex]] = []
         self._merged_floor: int | None = None
         self._replaced: dict[int, int] = {}
+        # how many merges to keep so (an ingest with worker processes sets it; the daemon keeps none)
+        self.merges_kept = 0
         self._pending_changed = False  # this transaction stored fingerprints
         self._text_added = False  # this transaction stored entries (for the full-text index)
         if migrate:

@@ -24,9 +24,9 @@ from ..models import IndexRows
 from .base import read_only_connection
 from .pending import FLUSH_ENTRIES, PendingIndex, from_blob, to_blob
 
-# Merges into the index whose entries the writer keeps in memory (~25,000 fingerprints each) for the
-# look-ups that ingest workers made before them (``IndexRows``): a worker prepares up to two windows
-# of lines ahead of the writer, ~4 merges; a look-up older than the merges kept is made again here.
+# Merges into the index whose entries an ingest's writer keeps in memory (``Store.merges_kept``,
+# ~25,000 fingerprints each) for the look-ups its workers made before them (``IndexRows``): a worker
+# prepares up to two windows of lines ahead of the writer, ~4 merges; an older look-up is made again.
 RECENT_MERGES = 8
 
 # The index rows of some hashes (?1, a JSON list), at most the ?2 oldest of each; d.n: how many that is
@@ -52,6 +52,7 @@ class FingerprintIndex:
     _merged: list[tuple[int, PendingIndex]]
     _merged_floor: int | None
     _replaced: dict[int, int]
+    merges_kept: int
 
     def save_fingerprint(self, entry_id: int, method: str, shingles: int, fingerprints: np.ndarray,
                          tokens: int, replaces: np.ndarray | None = None) -> None:
@@ -111,14 +112,15 @@ class FingerprintIndex:
         self.conn.executemany("INSERT OR IGNORE INTO fingerprint_index (hash, entry_id) VALUES (?, ?)",
                               self._pending.rows())
         self.conn.execute("DELETE FROM fingerprint_pending")
-        if self._pending_version is None:
-            self._forget_merges(None)
+        if self._pending_version is None or not self.merges_kept:
+            # rows read from the version this transaction commits on need no merged entries
+            self._forget_merges(None if self._pending_version is None else self._pending_version + 1)
             self._pending.clear()
             return
         # readers see the merge from the version this transaction commits
         self._merged.append((self._pending_version + 1, self._pending))
         self._pending = PendingIndex()
-        if len(self._merged) > RECENT_MERGES:
+        if len(self._merged) > self.merges_kept:
             floor = self._merged_floor = self._merged.pop(0)[0]
             self._replaced = {e: v for e, v in self._replaced.items() if v > floor}
 
