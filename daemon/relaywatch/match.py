@@ -288,7 +288,7 @@ class Matcher:
             if by_name:
                 linked = set(clean.links)
                 return max(by_name, key=lambda c: (c.url in linked, _title_taken(c.title, new.title),
-                                                   _closeness(measure(fp, self.fingerprint(c))),
+                                                   _closeness(measures.get(c.id) or measure(fp, self.fingerprint(c))),
                                                    _chrome(c.boilerplate, clean.boilerplate), c.when, c.id)).id
         root_fp = self.fingerprint(root)
         best, best_share = None, p.via_share

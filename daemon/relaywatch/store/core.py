@@ -29,7 +29,6 @@ from .base import (
     utcnow,
 )
 from .index import FingerprintIndex
-from .pending import PendingIndex
 from .reporting import ReportQueries
 from .schema import MIGRATIONS, SCHEMA_VERSION, _statements
 
@@ -94,17 +93,7 @@ class Store(ReportQueries, FingerprintIndex):
         self._read_lock = threading.Lock()
         self._read_conn: sqlite3.Connection | None = None
         self._depth = 0
-        self._pending = PendingIndex()
-        self._pending_version: int | None = None  # index_state.version it was loaded at (None: load it)
-        # the entries of the last merges, each with the index version that first shows it; the
-        # oldest version that these complete (None: none); updated entries, with the version that
-        # first shows their new rows (their old rows read before that are out of date)
-        self._merged: list[tuple[int, PendingIndex]] = []
-        self._merged_floor: int | None = None
-        self._replaced: dict[int, int] = {}
-        # how many merges to keep so (an ingest with worker processes sets it; the daemon keeps none)
-        self.merges_kept = 0
-        self._pending_changed = False  # this transaction stored fingerprints
+        self._start_index()
         self._text_added = False  # this transaction stored entries (for the full-text index)
         if migrate:
             self.migrate()

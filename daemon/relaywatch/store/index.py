@@ -54,6 +54,19 @@ class FingerprintIndex:
     _replaced: dict[int, int]
     merges_kept: int
 
+    def _start_index(self) -> None:
+        self._pending = PendingIndex()
+        self._pending_version = None  # index_state.version it was loaded at (None: load it)
+        self._pending_changed = False  # this transaction stored fingerprints
+        # the entries of the last merges, each with the index version that first shows it; the
+        # oldest version that these complete (None: none); updated entries, with the version that
+        # first shows their new rows (their old rows read before that are out of date)
+        self._merged = []
+        self._merged_floor = None
+        self._replaced = {}
+        # how many merges to keep so (an ingest with worker processes sets it; the daemon keeps none)
+        self.merges_kept = 0
+
     def save_fingerprint(self, entry_id: int, method: str, shingles: int, fingerprints: np.ndarray,
                          tokens: int, replaces: np.ndarray | None = None) -> None:
         """Store an entry's fingerprints: pending until the next merge into the index (``fingerprint_pending``).
