@@ -26,6 +26,21 @@ STORY = [
     "fines of up to 40,000 dollars a day.",
 ]
 
+# STORY[:6] through an article spinner: a synonym for a word here and there, often two in a row.
+SPUN = [
+    "The Harbour Authority of Port Alder stopped work on its Kestrel Point container terminal on Monday, "
+    "hours after a local court overturned the licence that permitted dredging in the sound.",
+    "Judge Miriam Okafor ruled that the authority had neglected to evaluate the impact of the dredging on "
+    "shellfish beds that provide about 300 regional harvesters.",
+    "The 1.4 billion dollar growth was intended to double the port's capability by 2029 and bring in "
+    "deep-water vessels that now unload at competing harbours further north.",
+    "Authority chairman Tomas Varga informed press reporters that teams had been sent home which no appeal "
+    "would be submitted before the board satisfied next week.",
+    "We appreciate the court's choice and we will adhere to it totally, Varga stated outside the courthouse.",
+    "The harvesters' cooperative, which brought the case 2 years back, invited the judgment and asked "
+    "the authority to bring back the beds already harmed by test drilling.",
+]
+
 # The same event, reported independently: same people, places and figures, one shared quote.
 OTHER_REPORT = [
     "Construction cranes stood idle at Kestrel Point on Monday as Port Alder's harbour board obeyed a "

@@ -62,3 +62,48 @@ def test_winnow_keeps_the_minimum_of_every_window(size: int) -> None:
     w = fpmod.WINDOW
     expect = {min(hashes[i: i + w].tolist()) for i in range(max(1, size - w + 1))} if size else set()
     assert fpmod.winnow(hashes).tolist() == sorted(expect)
+
+
+def test_fill_gaps_fills_short_runs_between_found_words_only() -> None:
+    mask = np.array([0, 1, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0], dtype=bool)
+    # the run of 2 between found words is filled; the run of 4 is too long; the ends have a side open
+    assert fpmod.fill_gaps(mask, 3).astype(int).tolist() == [0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0]
+    assert not fpmod.fill_gaps(np.zeros(5, dtype=bool), 3).any()
+
+
+def test_fill_gaps_agrees_with_a_word_by_word_definition() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        mask = rng.random(int(rng.integers(0, 60))) < rng.random()
+        width = int(rng.integers(0, 6))
+        expect = mask.copy()
+        found = np.flatnonzero(mask).tolist()
+        for x, y in zip(found, found[1:], strict=False):
+            if y - x - 1 <= width:
+                expect[x + 1: y] = True
+        assert fpmod.fill_gaps(mask, width).tolist() == expect.tolist()
+
+
+def test_swapped_agrees_with_a_word_by_word_definition() -> None:
+    """A shingle of one text that the other has with one word changed, that word an own word of both."""
+    rng = np.random.default_rng(11)
+    vocab = [f"w{i}" for i in range(8)]
+    k = fpmod.K
+    swaps = 0
+    for _ in range(60):
+        a_words = [vocab[i] for i in rng.integers(0, 8, int(rng.integers(1, 30)))]
+        b_words = [vocab[i] for i in rng.integers(0, 8, int(rng.integers(1, 30)))]
+        a, b = fpmod.fingerprint(" ".join(a_words)), fpmod.fingerprint(" ".join(b_words))
+        a_own, b_own = ~fpmod.covered(a, b.shingles), ~fpmod.covered(b, a.shingles)
+        expect_a, expect_b = [False] * len(a_words), [False] * len(b_words)
+        for i in range(len(a_words) - k + 1):
+            for j in range(len(b_words) - k + 1):
+                for p in range(k):
+                    if a_own[i + p] and b_own[j + p] and all(
+                            a_words[i + q] == b_words[j + q] for q in range(k) if q != p):
+                        expect_a[i: i + k] = [True] * k
+                        expect_b[j: j + k] = [True] * k
+        sa, sb = fpmod.swapped(a, a_own, b, b_own)
+        assert (sa.tolist(), sb.tolist()) == (expect_a, expect_b)
+        swaps += any(expect_a)
+    assert swaps >= 10  # the random texts did pair swapped words

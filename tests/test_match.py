@@ -7,11 +7,13 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from relaywatch import fingerprint as fpmod
+from relaywatch.match import measure
 from relaywatch.models import Link, ParsedEntry
 from relaywatch.pipeline import Pipeline, prepare
 from relaywatch.store import Store
 
-from .matchcases import CHINESE, CHINESE_OTHER, EARNINGS_A, EARNINGS_B, GERMAN, OTHER_REPORT, STORY
+from .matchcases import CHINESE, CHINESE_OTHER, EARNINGS_A, EARNINGS_B, GERMAN, OTHER_REPORT, SPUN, STORY
 
 T0 = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -89,7 +91,20 @@ def test_light_revision_swapping_a_word_in_four_is_found(world: World) -> None:
     world.add("courier", "light", ps(revised), 2)
     link = world.link("light")
     assert link is not None and link.original_id == world.ids["a"] and link.kind == "edited"
-    assert link.coverage < 0.5  # coverage stays the share of the wire's exact text that the copy holds
+    # the whole wire text is in the copy, edited in place: the swapped words count for coverage
+    assert link.coverage >= 0.95 and link.copy_share >= 0.95
+
+
+def test_spun_copy_is_edited_and_covers_the_whole_story(world: World) -> None:
+    """An article spinner's copy keeps the story in order with words swapped for synonyms: the
+    swapped words count for coverage, though its exact 4-word runs hold little more than half."""
+    world.add("wire", "a", ps(STORY[:6]), 0)
+    world.add("echo", "spun", ps(SPUN), 5)
+    link = world.link("spun")
+    assert link is not None and link.original_id == world.ids["a"] and link.kind == "edited"
+    assert link.coverage >= 0.95 and link.copy_share >= 0.95
+    exact = measure(fpmod.fingerprint(" ".join(SPUN)), fpmod.fingerprint(" ".join(STORY[:6])))
+    assert exact.b_cov < 0.6 and exact.a_cov < 0.6
 
 
 def test_copy_that_adds_its_own_text_is_still_a_repost(world: World) -> None:

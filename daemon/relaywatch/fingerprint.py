@@ -195,6 +195,60 @@ def covered(fp: Fingerprint, other_shingles: np.ndarray, k: int = K) -> np.ndarr
     return _spread(hit, n, k)
 
 
+def _swap_hashes(fp: Fingerprint, own: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gapped shingle hashes (as ``gapped_shingles``) of the shingles whose left-out word is one of
+    ``own``, and the shingles' start positions."""
+    place = np.tile(np.arange(k), int(np.count_nonzero(own)))  # of the left-out word in its shingle
+    start = np.repeat(np.flatnonzero(own), k) - place
+    inside = (start >= 0) & (start <= fp.tokens - k)
+    start, place = start[inside], place[inside]
+    words = fp.words
+    with np.errstate(over="ignore"):
+        acc = (place.astype(np.uint64) + np.uint64(1)) * _MULT[k] - words[start + place] * _MULT[place]
+        for p in range(k):
+            acc += words[start + p] * _MULT[p]
+        return _mix(acc).view(np.int64), start
+
+
+def swapped(a: Fingerprint, a_own: np.ndarray, b: Fingerprint, b_own: np.ndarray,
+            k: int = K) -> tuple[np.ndarray, np.ndarray]:
+    """Words swapped for others, for each text: the tokens of each k-token shingle that the other
+    text has with one word changed in place, where the changed word is an own word of both texts
+    (``a_own``, ``b_own``: not in a shingle the other has). Like ``fuzzy_covered`` both ways, but only
+    the shingles around own words are hashed: a lightly edited copy has few."""
+    if a.tokens < k or b.tokens < k or len(a.words) != a.tokens or len(b.words) != b.tokens:
+        return np.zeros(a.tokens, dtype=bool), np.zeros(b.tokens, dtype=bool)
+    ha, pa = _swap_hashes(a, a_own, k)
+    hb, pb = _swap_hashes(b, b_own, k)
+    return _found_at(ha, pa, hb, a.tokens, k), _found_at(hb, pb, ha, b.tokens, k)
+
+
+def _found_at(hashes: np.ndarray, starts: np.ndarray, other: np.ndarray, n: int, k: int) -> np.ndarray:
+    """Tokens (n) of the shingles starting at ``starts`` whose hash is in ``other``."""
+    if not len(hashes) or not len(other):
+        return np.zeros(n, dtype=bool)
+    table = np.sort(other)
+    idx = np.searchsorted(table, hashes)
+    np.minimum(idx, len(table) - 1, out=idx)
+    hit = starts[table[idx] == hashes]
+    edge = np.bincount(hit, minlength=n + k)[:n] - np.bincount(hit + k, minlength=n + k)[:n]
+    return np.cumsum(edge) > 0
+
+
+def fill_gaps(mask: np.ndarray, width: int) -> np.ndarray:
+    """``mask`` with every run of at most ``width`` False values that has True on both sides set True:
+    words swapped for others between words found ("completely broken" -> "totally broken")."""
+    found = np.flatnonzero(mask)
+    if len(found) < 2:
+        return mask.copy()
+    gaps = np.diff(found) - 1
+    short = (gaps > 0) & (gaps <= width)
+    edge = np.zeros(len(mask) + 1, dtype=np.int32)
+    edge[found[:-1][short] + 1] = 1   # the gaps are disjoint: no index is given twice
+    edge[found[1:][short]] = -1
+    return mask | (np.cumsum(edge[:-1]) > 0)
+
+
 def _spread(hit: np.ndarray, n: int, k: int) -> np.ndarray:
     """Tokens (n) that lie in at least one hit shingle (shingle i holds tokens i .. i + k - 1)."""
     out = np.zeros(n, dtype=bool)
