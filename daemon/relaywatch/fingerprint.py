@@ -126,6 +126,15 @@ def overlap(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.intersect1d(a, b, assume_unique=True).size)
 
 
+def _left_out(total: np.ndarray, word: np.ndarray, place: np.ndarray | int, k: int) -> np.ndarray:
+    """Gapped shingle hashes: ``total``, the weighted sum of a shingle's k word hashes, less the
+    ``word`` at ``place``, with the place mixed in (so no cross-position matches). Unsigned overflow
+    wraps, as the hash means it to."""
+    with np.errstate(over="ignore"):
+        mark = (np.asarray(place, dtype=np.uint64) + np.uint64(1)) * _MULT[k]
+        return _mix(total - word * _MULT[place] + mark).view(np.int64)
+
+
 def gapped_shingles(words: np.ndarray, k: int = K) -> list[np.ndarray]:
     """For each position j < k: hashes of the k-token shingles with token j left out, in text order.
 
@@ -135,15 +144,11 @@ def gapped_shingles(words: np.ndarray, k: int = K) -> list[np.ndarray]:
     n = len(words) - k + 1
     if n <= 0:
         return [EMPTY] * k
-    out = []
+    total = np.zeros(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for j in range(k):
-            acc = np.full(n, np.uint64(j + 1) * _MULT[k], dtype=np.uint64)
-            for p in range(k):
-                if p != j:
-                    acc += words[p: p + n] * _MULT[p]
-            out.append(_mix(acc).view(np.int64))
-    return out
+        for p in range(k):
+            total += words[p: p + n] * _MULT[p]
+    return [_left_out(total, words[j: j + n], j, k) for j in range(k)]
 
 
 @dataclass(frozen=True)
@@ -202,12 +207,11 @@ def _swap_hashes(fp: Fingerprint, own: np.ndarray, k: int) -> tuple[np.ndarray, 
     start = np.repeat(np.flatnonzero(own), k) - place
     inside = (start >= 0) & (start <= fp.tokens - k)
     start, place = start[inside], place[inside]
-    words = fp.words
+    total = np.zeros(len(start), dtype=np.uint64)
     with np.errstate(over="ignore"):
-        acc = (place.astype(np.uint64) + np.uint64(1)) * _MULT[k] - words[start + place] * _MULT[place]
         for p in range(k):
-            acc += words[start + p] * _MULT[p]
-        return _mix(acc).view(np.int64), start
+            total += fp.words[start + p] * _MULT[p]
+    return _left_out(total, fp.words[start + place], place, k), start
 
 
 def swapped(a: Fingerprint, a_own: np.ndarray, b: Fingerprint, b_own: np.ndarray,
@@ -225,14 +229,13 @@ def swapped(a: Fingerprint, a_own: np.ndarray, b: Fingerprint, b_own: np.ndarray
 
 def _found_at(hashes: np.ndarray, starts: np.ndarray, other: np.ndarray, n: int, k: int) -> np.ndarray:
     """Tokens (n) of the shingles starting at ``starts`` whose hash is in ``other``."""
-    if not len(hashes) or not len(other):
-        return np.zeros(n, dtype=bool)
-    table = np.sort(other)
-    idx = np.searchsorted(table, hashes)
-    np.minimum(idx, len(table) - 1, out=idx)
-    hit = starts[table[idx] == hashes]
-    edge = np.bincount(hit, minlength=n + k)[:n] - np.bincount(hit + k, minlength=n + k)[:n]
-    return np.cumsum(edge) > 0
+    hit = np.zeros(n - k + 1, dtype=bool)
+    if len(hashes) and len(other):
+        table = np.sort(other)
+        idx = np.searchsorted(table, hashes)
+        np.minimum(idx, len(table) - 1, out=idx)
+        hit[starts[table[idx] == hashes]] = True
+    return _spread(hit, n, k)
 
 
 def fill_gaps(mask: np.ndarray, width: int) -> np.ndarray:

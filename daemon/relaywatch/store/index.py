@@ -213,7 +213,6 @@ class FingerprintIndex:
         return hits
 
 
-
 READER_CACHE_KIB = 16_384  # page cache of a worker's read-only connection
 
 
