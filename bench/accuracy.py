@@ -24,8 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchkit import DATA, build, ingest, links_json, need, score
-from relaywatch.ingest import ingest_file
-from relaywatch.queries import reposts
+from relaywatch.poll.archive import ingest_file
+from relaywatch.report.tables import reposts
 from relaywatch.store import Store
 
 
@@ -50,7 +50,7 @@ def _run(work: Path, name: str, rows: list[dict[str, str]], feeds: list[dict[str
     feeds_json.write_text(json.dumps(feeds), encoding="utf-8")
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
-    from relaywatch.ingest import load_feed_specs
+    from relaywatch.poll.archive import load_feed_specs
 
     with Store(db) as store:
         ingest_file(store, jsonl, load_feed_specs(feeds_json))

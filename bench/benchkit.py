@@ -20,8 +20,8 @@ TOOLS = SHARED / "tools"
 DATA = SHARED / "data"
 sys.path.insert(0, str(ROOT / "daemon"))
 
-from relaywatch.ingest import IngestReport, default_workers, ingest_file, load_feed_specs  # noqa: E402
-from relaywatch.queries import reposts  # noqa: E402
+from relaywatch.poll.archive import IngestReport, default_workers, ingest_file, load_feed_specs  # noqa: E402
+from relaywatch.report.tables import reposts  # noqa: E402
 from relaywatch.runtime import tune_gc  # noqa: E402
 from relaywatch.store import Store  # noqa: E402
 

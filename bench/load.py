@@ -1,4 +1,4 @@
-"""Load benchmark: the real scheduler (``relaywatch.scheduler.Daemon``) against N local feeds.
+"""Load benchmark: the real scheduler (``relaywatch.poll.scheduler.Daemon``) against N local feeds.
 
 A child process serves N feeds (default 2,000, 20 entries each) from threaded HTTP servers on
 loopback addresses 127.0.0.1 ... 127.0.0.H (H hosts, so per-host politeness is exercised as it
@@ -37,8 +37,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "daemon"))
 
 from relaywatch.config import parse_config  # noqa: E402
+from relaywatch.poll.scheduler import Daemon, sync_feeds  # noqa: E402
 from relaywatch.runtime import tune_gc  # noqa: E402
-from relaywatch.scheduler import Daemon, sync_feeds  # noqa: E402
 from relaywatch.store import Store  # noqa: E402
 
 SHARE_304 = 0.10

@@ -39,9 +39,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchkit import TOOLS, need
-from relaywatch.match import Matcher
 from relaywatch.models import ParsedEntry
-from relaywatch.pipeline import METHOD, Pipeline, Prepared, prepare
+from relaywatch.record.matcher import Matcher
+from relaywatch.record.pipeline import METHOD, Pipeline, Prepared, prepare
 from relaywatch.runtime import tune_gc
 from relaywatch.store import Store
 

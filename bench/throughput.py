@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from benchkit import build, ingest, links_json, peak_rss_mb, score
-from relaywatch.ingest import default_workers
+from relaywatch.poll.archive import default_workers
 
 THRESHOLD = 0.4
 NUM_PERM = 128

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from relaywatch.ingest import FeedSpec, ingest_file
+from relaywatch.poll.archive import FeedSpec, ingest_file
 from relaywatch.store import Store
 
 HARBOUR = [

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from relaywatch.config import Config, parse_config
 from relaywatch.models import PollOutcome
-from relaywatch.poll import Poller
+from relaywatch.poll.poller import Poller
 from relaywatch.store import Store
 
 from ._servers import Response, TestServer, rss

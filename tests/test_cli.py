@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from relaywatch.cli import main
+from relaywatch.cli.main import main
 
 from .test_ingest import WIRE, line
 

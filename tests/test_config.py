@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-from relaywatch.cli import main
+from relaywatch.cli.main import main
 from relaywatch.config import ConfigError, load_config, parse_config, parse_interval
 
 REPO = Path(__file__).resolve().parents[1]

@@ -22,7 +22,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from relaywatch import cli
 from relaywatch.config import Config, DatabaseConfig, DigestConfig, SmtpConfig
-from relaywatch.digest import (
+from relaywatch.models import ParsedEntry
+from relaywatch.poll.scheduler import Daemon
+from relaywatch.record.pipeline import Pipeline, prepare
+from relaywatch.report.digest import (
     DigestError,
     DigestRunner,
     add_digest_job,
@@ -34,9 +37,6 @@ from relaywatch.digest import (
     render_text,
     send_digest,
 )
-from relaywatch.models import ParsedEntry
-from relaywatch.pipeline import Pipeline, prepare
-from relaywatch.scheduler import Daemon
 from relaywatch.store import Store
 
 from . import report_data
@@ -181,7 +181,7 @@ def test_cli_send_delivers_both_parts_and_records(db: Path, tmp_path: Path, smtp
     assert msg["To"] == "desk@example.org, standards@example.org"
     assert msg["List-Unsubscribe"] == "<mailto:unsubscribe@example.org>"
     assert parsedate_to_datetime(msg["Date"]).tzinfo is not None
-    assert msg["Message-ID"].startswith("<relaywatch.digest.2026-11-27.")
+    assert msg["Message-ID"].startswith("<relaywatch.report.digest.2026-11-27.")
     assert msg["Message-ID"].endswith("@example.org>")
     text, html = _parts(msg)
     assert text.startswith("relaywatch digest for Friday 27 November 2026 (Europe/London)\n\n"
@@ -282,7 +282,7 @@ def test_catch_up_window_and_first_start(db: Path, smtp: tuple[Collector, int],
         store.claim_digest("2026-11-26", "Europe/London", "<a@x>", datetime(2026, 11, 27, 7, 0, tzinfo=UTC),
                            datetime(2026, 11, 27, tzinfo=UTC))
         store.finish_digest("2026-11-26", TO, "<a@x>", "s", datetime(2026, 11, 27, 7, 0, tzinfo=UTC), 1, 1)
-        with caplog.at_level(logging.WARNING, logger="relaywatch.digest"):
+        with caplog.at_level(logging.WARNING, logger="relaywatch.report.digest"):
             days = due_days(config, store, datetime(2026, 12, 10, 8, 0, tzinfo=UTC))
         assert days == [date(2026, 12, 3) + timedelta(days=i) for i in range(7)]
         assert "too old to send late" in caplog.text
@@ -299,7 +299,7 @@ def test_failed_send_is_recorded_retried_with_backoff_and_never_dropped(
         store.claim_digest("2026-11-26", "Europe/London", "<a@x>", now, now)  # the 26th went out earlier
         store.finish_digest("2026-11-26", TO, "<a@x>", "s", now, 1, 1)
         runner = DigestRunner(_config(db, closed), store)
-        with caplog.at_level(logging.ERROR, logger="relaywatch.digest"):
+        with caplog.at_level(logging.ERROR, logger="relaywatch.report.digest"):
             assert runner.run_due(now) == []
         assert "digest for 2026-11-27 NOT sent" in caplog.text and f"127.0.0.1:{closed}" in caplog.text
         rec = store.digest_record("2026-11-27")
@@ -323,7 +323,7 @@ def test_failed_send_is_recorded_retried_with_backoff_and_never_dropped(
 def test_cli_send_failure_exits_non_zero_and_is_recorded(db: Path, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("relaywatch.digest.timemod.sleep", lambda s: None)
+    monkeypatch.setattr("relaywatch.report.digest.timemod.sleep", lambda s: None)
     config = _config_file(tmp_path, db, _free_port())
     assert cli.main(["-c", config, "digest", "--date", "2026-11-27", "--send"]) == 1
     err = capsys.readouterr().err
@@ -338,7 +338,7 @@ def test_quick_retries_within_one_send(db: Path, smtp: tuple[Collector, int],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     collector, port = smtp
     calls: list[int] = []
-    real = __import__("relaywatch.digest", fromlist=["smtp_send"]).smtp_send
+    real = __import__("relaywatch.report.digest", fromlist=["smtp_send"]).smtp_send
 
     def flaky(msg: EmailMessage, config: Config, recipients: Any) -> None:
         calls.append(1)
@@ -346,8 +346,8 @@ def test_quick_retries_within_one_send(db: Path, smtp: tuple[Collector, int],
             raise DigestError("421 try again later")
         real(msg, config, recipients)
 
-    monkeypatch.setattr("relaywatch.digest.smtp_send", flaky)
-    monkeypatch.setattr("relaywatch.digest.timemod.sleep", lambda s: None)
+    monkeypatch.setattr("relaywatch.report.digest.smtp_send", flaky)
+    monkeypatch.setattr("relaywatch.report.digest.timemod.sleep", lambda s: None)
     with Store(db) as store:
         assert send_digest(_config(db, port), store, DAY, retries=2).status == "sent"
     assert len(calls) == 3 and len(collector.messages) == 1

@@ -9,8 +9,8 @@ from pathlib import Path
 from pytest_httpserver import HTTPServer
 from relaywatch.config import Config
 from relaywatch.demo import demo_dir, serve
-from relaywatch.queries import reposts
-from relaywatch.scheduler import poll_once
+from relaywatch.poll.scheduler import poll_once
+from relaywatch.report.tables import reposts
 from relaywatch.store import Store, utcnow
 from werkzeug import Request, Response
 

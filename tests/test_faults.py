@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 from relaywatch.config import Config, parse_config
-from relaywatch.poll import Poller
-from relaywatch.scheduler import Daemon, poll_once
+from relaywatch.poll.poller import Poller
+from relaywatch.poll.scheduler import Daemon, poll_once
 from relaywatch.store import Store
 
 from ._servers import Response, TestServer, rss, send_head
@@ -95,7 +95,7 @@ def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
 
 def _cli(config: Path, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO / "daemon")}
-    return subprocess.Popen([sys.executable, "-m", "relaywatch.cli", "--config", str(config), *args],
+    return subprocess.Popen([sys.executable, "-m", "relaywatch.cli.main", "--config", str(config), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 

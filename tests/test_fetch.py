@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 from relaywatch.config import FetchConfig
-from relaywatch.fetch import Fetcher, FetchError, HostBusy, HostLimiter, parse_retry_after
+from relaywatch.poll.http import Fetcher, FetchError, HostBusy, HostLimiter, parse_retry_after
 
 from ._servers import Response, TestServer, send_head
 

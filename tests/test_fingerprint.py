@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from relaywatch import fingerprint as fpmod
+from relaywatch.detect import fingerprint as fpmod
 
 from .matchcases import STORY
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from relaywatch.ingest import IngestError, ingest_file, load_feed_specs
-from relaywatch.queries import reposts
+from relaywatch.poll.archive import IngestError, ingest_file, load_feed_specs
+from relaywatch.report.tables import reposts
 from relaywatch.store import Store
 
 from .matchcases import STORY

@@ -7,10 +7,10 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from relaywatch import fingerprint as fpmod
-from relaywatch.match import measure
+from relaywatch.detect import fingerprint as fpmod
 from relaywatch.models import Link, ParsedEntry
-from relaywatch.pipeline import Pipeline, prepare
+from relaywatch.record.matcher import measure
+from relaywatch.record.pipeline import Pipeline, prepare
 from relaywatch.store import Store
 
 from .matchcases import CHINESE, CHINESE_OTHER, EARNINGS_A, EARNINGS_B, GERMAN, OTHER_REPORT, SPUN, STORY

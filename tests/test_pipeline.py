@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from relaywatch.models import Feed, ParsedEntry
-from relaywatch.pipeline import Counts, Pipeline, Prepared, prepare
+from relaywatch.record.pipeline import Counts, Pipeline, Prepared, prepare
 from relaywatch.store import Store
 
 from .matchcases import STORY

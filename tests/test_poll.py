@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from relaywatch.config import Config
-from relaywatch.fetch import HostLimiter
 from relaywatch.models import Feed
-from relaywatch.poll import MAX_TTL, POOL_BYTES, Poller, PollError, next_interval, work_on
+from relaywatch.poll.http import HostLimiter
+from relaywatch.poll.poller import MAX_TTL, POOL_BYTES, Poller, PollError, next_interval, work_on
 from relaywatch.store import Store, stored_content_hashes
 
 from ._servers import Response, TestServer, rss
@@ -276,7 +276,7 @@ def test_same_body_is_not_parsed_again(srv: TestServer, tmp_path: Path, store: S
         raise AssertionError("parsed again")
 
     with monkeypatch.context() as m:
-        m.setattr("relaywatch.poll.parse_feed", no_parsing)
+        m.setattr("relaywatch.poll.poller.parse_feed", no_parsing)
         out = _poller(make_config(tmp_path), store).poll(store.feed(feed.id), NOW + timedelta(hours=1))
     assert out.error is None and out.http_status == 200 and out.new_entries == 0
     assert out.notes == ["same body as last time: not parsed again"]

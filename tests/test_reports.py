@@ -19,9 +19,8 @@ import relaywatch.store.core as store_core
 import yaml
 from relaywatch import cli
 from relaywatch.config import parse_config
-from relaywatch.ingest import ingest_file
-from relaywatch.queries import reposts
-from relaywatch.reports import (
+from relaywatch.poll.archive import ingest_file
+from relaywatch.report.questions import (
     ReportError,
     feed_status,
     outlets,
@@ -30,8 +29,9 @@ from relaywatch.reports import (
     stories,
     story,
 )
+from relaywatch.report.svg import story_svg, timeline_strip_html
+from relaywatch.report.tables import reposts
 from relaywatch.store import Store
-from relaywatch.svg import story_svg, timeline_strip_html
 
 from . import report_data
 

@@ -31,7 +31,7 @@ from typing import Any
 import feedparser
 import pytest
 from relaywatch.config import parse_config
-from relaywatch.poll import Poller
+from relaywatch.poll.poller import Poller
 from relaywatch.store import Store
 
 from ._servers import TestServer, send_head

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from relaywatch import scheduler
 from relaywatch.config import parse_config
+from relaywatch.detect.text import CleanText
 from relaywatch.models import ParsedEntry
-from relaywatch.scheduler import Daemon
+from relaywatch.poll import scheduler
+from relaywatch.poll.scheduler import Daemon
 from relaywatch.store import Store
-from relaywatch.text import CleanText
 
 from ._servers import Response, TestServer, rss
 from .conftest import make_config

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from relaywatch.detect.text import CleanText
 from relaywatch.models import IndexRows, ParsedEntry
 from relaywatch.store import Store, core, index, stored_content_hashes
 from relaywatch.store.index import IndexReader
-from relaywatch.text import CleanText
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

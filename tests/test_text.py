@@ -1,5 +1,5 @@
 import pytest
-from relaywatch.text import BOILERPLATE, clean, credits_name, html_to_paragraphs, normalize
+from relaywatch.detect.text import BOILERPLATE, clean, credits_name, html_to_paragraphs, normalize
 
 STORY = "<p>The harbour authority halted the expansion on Monday after the court ruling.</p>" \
         "<p>Officials said the decision would be appealed within a month.</p>"

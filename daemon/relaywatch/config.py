@@ -18,7 +18,7 @@ from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import RelaywatchError
+from relaywatch.errors import RelaywatchError
 
 ROLES = ("wire", "outlet", "relay")
 

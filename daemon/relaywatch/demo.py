@@ -18,11 +18,11 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .config import Config
-from .errors import RelaywatchError
-from .models import Feed, PollOutcome
-from .scheduler import poll_once
-from .store import Store
+from relaywatch.config import Config
+from relaywatch.errors import RelaywatchError
+from relaywatch.models import Feed, PollOutcome
+from relaywatch.poll.scheduler import poll_once
+from relaywatch.store import Store
 
 
 class DemoError(RelaywatchError):

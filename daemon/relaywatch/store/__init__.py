@@ -12,9 +12,9 @@ counts their writes, and records how far ``entries_fts`` goes: new entries join 
 ``base`` errors, times as stored, and rows turned into the dataclasses.
 """
 
-from .base import StoreError, from_db, to_db, utcnow
-from .core import CACHE_KIB, Store, stored_content_hashes
-from .schema import MIGRATIONS, SCHEMA_VERSION, Migration
+from relaywatch.store.base import StoreError, from_db, to_db, utcnow
+from relaywatch.store.core import CACHE_KIB, Store, stored_content_hashes
+from relaywatch.store.schema import MIGRATIONS, SCHEMA_VERSION, Migration
 
 __all__ = ["CACHE_KIB", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "Store", "StoreError", "from_db",
            "stored_content_hashes", "to_db", "utcnow"]

@@ -10,8 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import RelaywatchError
-from ..models import Feed, Link, StoredEntry
+from relaywatch.errors import RelaywatchError
+from relaywatch.models import Feed, Link, StoredEntry
 
 
 class StoreError(RelaywatchError):

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..models import Feed, Link, ParsedEntry, PollOutcome, StoredEntry
-from ..text import CleanText
-from .base import (
+from relaywatch.detect.text import CleanText
+from relaywatch.models import Feed, Link, ParsedEntry, PollOutcome, StoredEntry
+from relaywatch.store.base import (
     _ENTRY_SELECT,
     _FEED_COLUMNS,
     StoreError,
@@ -28,9 +28,9 @@ from .base import (
     to_db,
     utcnow,
 )
-from .index import FingerprintIndex
-from .reporting import ReportQueries
-from .schema import MIGRATIONS, SCHEMA_VERSION, _statements
+from relaywatch.store.index import FingerprintIndex
+from relaywatch.store.reporting import ReportQueries
+from relaywatch.store.schema import MIGRATIONS, SCHEMA_VERSION, _statements
 
 CACHE_KIB = 32_768  # SQLite page cache of the writer's connection
 READ_CACHE_KIB = 2_048  # of the connection other threads read through (Store._reading)

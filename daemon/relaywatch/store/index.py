@@ -20,9 +20,9 @@ from contextlib import AbstractContextManager
 
 import numpy as np
 
-from ..models import IndexRows
-from .base import read_only_connection
-from .pending import FLUSH_ENTRIES, PendingIndex, from_blob, to_blob
+from relaywatch.models import IndexRows
+from relaywatch.store.base import read_only_connection
+from relaywatch.store.pending import FLUSH_ENTRIES, PendingIndex, from_blob, to_blob
 
 # Merges into the index whose entries an ingest's writer keeps in memory (``Store.merges_kept``,
 # ~25,000 fingerprints each) for the look-ups its workers made before them (``IndexRows``): a worker

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .base import StoreError, from_db, to_db
+from relaywatch.store.base import StoreError, from_db, to_db
 
 
 class ReportQueries:

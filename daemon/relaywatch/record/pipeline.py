@@ -19,11 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import fingerprint as fpmod
-from . import text as textmod
-from .match import Matcher, MatchResult
-from .models import Feed, IndexRows, Link, ParsedEntry, StoredEntry
-from .store import Store
+from relaywatch.detect import fingerprint as fpmod
+from relaywatch.detect import text as textmod
+from relaywatch.models import Feed, IndexRows, Link, ParsedEntry, StoredEntry
+from relaywatch.record.matcher import Matcher, MatchResult
+from relaywatch.store import Store
 
 METHOD = f"winnow-k{fpmod.K}-w{fpmod.WINDOW}"
 

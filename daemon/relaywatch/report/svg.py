@@ -15,8 +15,8 @@ from __future__ import annotations
 import html
 from xml.sax.saxutils import escape, quoteattr
 
-from .queries import format_lag
-from .reports import Story
+from relaywatch.report.questions import Story
+from relaywatch.report.tables import format_lag
 
 KIND_LABEL = {"verbatim": "verbatim", "excerpt": "excerpt", "edited": "edited"}
 GLYPHS = {("verbatim", True): "●", ("verbatim", False): "○", ("excerpt", True): "▲",

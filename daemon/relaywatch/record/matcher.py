@@ -26,11 +26,11 @@ from datetime import datetime
 
 import numpy as np
 
-from . import fingerprint as fpmod
-from .errors import RelaywatchError
-from .models import IndexRows, Link, StoredEntry
-from .store import Store
-from .text import CleanText, credits_name
+from relaywatch.detect import fingerprint as fpmod
+from relaywatch.detect.text import CleanText, credits_name
+from relaywatch.errors import RelaywatchError
+from relaywatch.models import IndexRows, Link, StoredEntry
+from relaywatch.store import Store
 
 
 class MatchError(RelaywatchError):

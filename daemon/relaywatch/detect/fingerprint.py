@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .errors import RelaywatchError
+from relaywatch.errors import RelaywatchError
 
 
 class FingerprintError(RelaywatchError):

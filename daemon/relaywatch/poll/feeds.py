@@ -25,8 +25,8 @@ import feedparser
 import feedparser.api
 import feedparser.sanitizer
 
-from .errors import RelaywatchError
-from .models import ParsedEntry
+from relaywatch.errors import RelaywatchError
+from relaywatch.models import ParsedEntry
 
 
 class FeedError(RelaywatchError):

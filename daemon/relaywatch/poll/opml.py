@@ -10,9 +10,9 @@ from xml.sax.saxutils import quoteattr
 
 from defusedxml import ElementTree as SafeET
 
-from .config import ROLES, check_name, check_url
-from .errors import RelaywatchError
-from .models import Feed
+from relaywatch.config import ROLES, check_name, check_url
+from relaywatch.errors import RelaywatchError
+from relaywatch.models import Feed
 
 
 class OpmlError(RelaywatchError):

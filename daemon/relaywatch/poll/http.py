@@ -32,9 +32,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from . import __version__
-from .config import FetchConfig
-from .errors import RelaywatchError
+from relaywatch import __version__
+from relaywatch.config import FetchConfig
+from relaywatch.errors import RelaywatchError
 
 MAX_RETRY_AFTER = 86400.0  # a Retry-After longer than a day is not believed
 

@@ -21,15 +21,15 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from .config import ROLES, check_name
-from .errors import RelaywatchError
-from .feeds import check_date, entry_identity
-from .models import Feed, ParsedEntry
-from .pipeline import Counts, Pipeline, Prepared, prepare
-from .store import Store, utcnow
-from .store.index import RECENT_MERGES, IndexReader
+from relaywatch.config import ROLES, check_name
+from relaywatch.errors import RelaywatchError
+from relaywatch.models import Feed, ParsedEntry
+from relaywatch.poll.feeds import check_date, entry_identity
+from relaywatch.record.pipeline import Counts, Pipeline, Prepared, prepare
+from relaywatch.store import Store, utcnow
+from relaywatch.store.index import RECENT_MERGES, IndexReader
 
-log = logging.getLogger("relaywatch.ingest")
+log = logging.getLogger("relaywatch.poll.archive")
 
 BATCH = 500
 WINDOW = 1000  # lines prepared ahead per worker window

@@ -16,7 +16,7 @@ from functools import cached_property, lru_cache
 from lxml import etree
 from lxml import html as lxml_html
 
-from .errors import RelaywatchError
+from relaywatch.errors import RelaywatchError
 
 
 class TextError(RelaywatchError):

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .config import Config, ConfigError
-from .store import Store, utcnow
+from relaywatch.config import Config, ConfigError
+from relaywatch.store import Store, utcnow
 
 
 def _store(config: Config) -> Store:
@@ -53,7 +53,7 @@ def _day(text: str | None, config: Config) -> date:
 # -- commands ---------------------------------------------------------------------------------
 
 def cmd_stories(args: argparse.Namespace, config: Config) -> int:
-    from .reports import stories, stories_table
+    from relaywatch.report.questions import stories, stories_table
 
     if args.min_copies < 1:
         raise ConfigError("--min-copies must be at least 1")
@@ -67,12 +67,12 @@ def cmd_stories(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_story(args: argparse.Namespace, config: Config) -> int:
-    from .reports import story, story_text
+    from relaywatch.report.questions import story, story_text
 
     with _store(config) as store:
         s = story(store, args.id)
     if args.svg:
-        from .svg import story_svg
+        from relaywatch.report.svg import story_svg
 
         try:
             Path(args.svg).write_text(story_svg(s), encoding="utf-8")
@@ -88,7 +88,7 @@ def cmd_story(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_outlets(args: argparse.Namespace, config: Config) -> int:
-    from .reports import outlets, outlets_table
+    from relaywatch.report.questions import outlets, outlets_table
 
     with _store(config) as store:
         items = outlets(store, when_option(args.since), when_option(args.until, "--until"))
@@ -100,7 +100,7 @@ def cmd_outlets(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_search(args: argparse.Namespace, config: Config) -> int:
-    from .reports import search, search_table
+    from relaywatch.report.questions import search, search_table
 
     with _store(config) as store:
         hits = search(store, " ".join(args.text), args.limit, args.raw)
@@ -112,8 +112,8 @@ def cmd_search(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
-    from .reports import feed_status, status_table
-    from .scheduler import sync_feeds
+    from relaywatch.poll.scheduler import sync_feeds
+    from relaywatch.report.questions import feed_status, status_table
 
     with _store(config) as store:
         sync_feeds(config, store)
@@ -124,7 +124,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         return 0
     print(status_table(items, _tz(config)))
     if digests:
-        from .queries import table
+        from relaywatch.report.tables import table
 
         print()
         print(table([dict(d, recipients=", ".join(d["recipients"])) for d in digests],
@@ -135,7 +135,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_digest(args: argparse.Namespace, config: Config) -> int:
-    from .digest import build_content, build_message, make_message_id, printable, send_digest
+    from relaywatch.report.digest import build_content, build_message, make_message_id, printable, send_digest
 
     day = _day(args.date, config)
     with _store(config) as store:

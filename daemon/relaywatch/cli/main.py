@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .config import Config, ConfigError, describe, load_config, make_feed
-from .errors import RelaywatchError
-from .reports_cli import add_report_commands, when_option
-from .runtime import tune_gc
-from .store import Store
+from relaywatch import __version__
+from relaywatch.cli.reports import add_report_commands, when_option
+from relaywatch.config import Config, ConfigError, describe, load_config, make_feed
+from relaywatch.errors import RelaywatchError
+from relaywatch.runtime import tune_gc
+from relaywatch.store import Store
 
 Handler = Callable[[argparse.Namespace, Config], int]
 LONG_JOBS = ("run", "poll", "ingest", "demo")  # commands that store entries: the interpreter is tuned for them
@@ -37,8 +37,8 @@ def _print_json(data: Any) -> None:
 # -- commands ---------------------------------------------------------------------------------
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
-    from .digest import add_digest_job
-    from .scheduler import Daemon
+    from relaywatch.poll.scheduler import Daemon
+    from relaywatch.report.digest import add_digest_job
 
     with _store(config) as store:
         daemon = Daemon(config, store)
@@ -56,7 +56,7 @@ def _outcome_line(name: str, o: Any) -> str:
 
 
 def cmd_poll(args: argparse.Namespace, config: Config) -> int:
-    from .scheduler import poll_once
+    from relaywatch.poll.scheduler import poll_once
 
     with _store(config) as store:
         results = poll_once(config, store, only_due=not args.once, names=args.feed or None)
@@ -68,7 +68,7 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_reposts(args: argparse.Namespace, config: Config) -> int:
-    from .queries import RepostQuery, reposts, reposts_table
+    from relaywatch.report.tables import RepostQuery, reposts, reposts_table
 
     with _store(config) as store:
         rows = reposts(store, RepostQuery(when_option(args.since), args.feed, args.limit))
@@ -80,8 +80,8 @@ def cmd_reposts(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_feeds_list(args: argparse.Namespace, config: Config) -> int:
-    from .queries import table
-    from .scheduler import sync_feeds
+    from relaywatch.poll.scheduler import sync_feeds
+    from relaywatch.report.tables import table
 
     with _store(config) as store:
         sync_feeds(config, store)
@@ -120,7 +120,7 @@ def cmd_feeds_remove(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_feeds_import(args: argparse.Namespace, config: Config) -> int:
-    from .opml import read_opml
+    from relaywatch.poll.opml import read_opml
 
     found = read_opml(args.file, args.role)
     with _store(config) as store:
@@ -138,8 +138,8 @@ def cmd_feeds_import(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_feeds_export(args: argparse.Namespace, config: Config) -> int:
-    from .opml import write_opml
-    from .scheduler import sync_feeds
+    from relaywatch.poll.opml import write_opml
+    from relaywatch.poll.scheduler import sync_feeds
 
     with _store(config) as store:
         feeds = sync_feeds(config, store)
@@ -148,7 +148,7 @@ def cmd_feeds_export(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
-    from .ingest import default_workers, ingest_file, load_feed_specs
+    from relaywatch.poll.archive import default_workers, ingest_file, load_feed_specs
 
     specs = load_feed_specs(args.feeds) if args.feeds else {}
     progress = None
@@ -176,8 +176,8 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, config: Config) -> int:
-    from .demo import run_demo
-    from .queries import RepostQuery, reposts, reposts_table
+    from relaywatch.demo import run_demo
+    from relaywatch.report.tables import RepostQuery, reposts, reposts_table
 
     with _store(config) as store:
         results = run_demo(config, store)

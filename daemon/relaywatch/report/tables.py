@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .store import Store
+from relaywatch.store import Store
 
 REPOST_KEYS = ("original_url", "original_feed", "original_title", "copy_url", "copy_feed", "copy_title",
                "via_url", "via_feed", "kind", "coverage", "lag_seconds", "credited", "anomaly",

@@ -34,17 +34,17 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from .articles import ArticleFetcher
-from .config import Config, parse_interval
-from .errors import RelaywatchError
-from .feeds import FeedDocument, parse_feed
-from .fetch import Fetcher, FetchError, HostBusy
-from .models import Feed, ParsedEntry, PollOutcome
-from .pipeline import Counts, Pipeline, Prepared, content_hash, prepare
-from .runtime import tune_gc
-from .store import Store, stored_content_hashes, utcnow
+from relaywatch.config import Config, parse_interval
+from relaywatch.errors import RelaywatchError
+from relaywatch.models import Feed, ParsedEntry, PollOutcome
+from relaywatch.poll.articles import ArticleFetcher
+from relaywatch.poll.feeds import FeedDocument, parse_feed
+from relaywatch.poll.http import Fetcher, FetchError, HostBusy
+from relaywatch.record.pipeline import Counts, Pipeline, Prepared, content_hash, prepare
+from relaywatch.runtime import tune_gc
+from relaywatch.store import Store, stored_content_hashes, utcnow
 
-log = logging.getLogger("relaywatch.poll")
+log = logging.getLogger("relaywatch.poll.poller")
 
 RETRY_FLOOR = 60  # seconds: the shortest wait after a failure
 MAX_TTL = 86400   # seconds: a feed's <ttl> or max-age longer than a day is taken as a day

@@ -37,10 +37,9 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .config import Config
-from .errors import RelaywatchError
-from .queries import format_lag, table
-from .reports import (
+from relaywatch.config import Config
+from relaywatch.errors import RelaywatchError
+from relaywatch.report.questions import (
     Copy,
     FeedHealth,
     OutletStats,
@@ -51,10 +50,11 @@ from .reports import (
     outlet_stats,
     percent,
 )
-from .store import Store, utcnow
-from .svg import timeline_strip_html
+from relaywatch.report.svg import timeline_strip_html
+from relaywatch.report.tables import format_lag, table
+from relaywatch.store import Store, utcnow
 
-log = logging.getLogger("relaywatch.digest")
+log = logging.getLogger("relaywatch.report.digest")
 
 CATCHUP_DAYS = 7                        # a missed digest is sent late up to this many days back
 STALE_CLAIM = timedelta(minutes=15)     # a "sending" claim older than this was left by a dead sender
@@ -314,9 +314,9 @@ def render_html(content: DigestContent) -> str:
 # -- the message --------------------------------------------------------------------------------
 
 def make_message_id(day: date, sender: str) -> str:
-    """A Message-ID short enough not to be folded: <relaywatch.digest.DAY.RANDOM@sender's domain>."""
+    """A Message-ID short enough not to be folded: <relaywatch.report.digest.DAY.RANDOM@sender's domain>."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "relaywatch.invalid"
-    return f"<relaywatch.digest.{day.isoformat()}.{uuid.uuid4().hex[:16]}@{domain}>"
+    return f"<relaywatch.report.digest.{day.isoformat()}.{uuid.uuid4().hex[:16]}@{domain}>"
 
 
 def build_message(content: DigestContent, config: Config, recipients: Sequence[str], message_id: str,

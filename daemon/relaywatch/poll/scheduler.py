@@ -22,13 +22,13 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .config import Config
-from .errors import RelaywatchError
-from .models import Feed, PollOutcome
-from .poll import Poller
-from .store import Store, utcnow
+from relaywatch.config import Config
+from relaywatch.errors import RelaywatchError
+from relaywatch.models import Feed, PollOutcome
+from relaywatch.poll.poller import Poller
+from relaywatch.store import Store, utcnow
 
-log = logging.getLogger("relaywatch.scheduler")
+log = logging.getLogger("relaywatch.poll.scheduler")
 
 # Feeds due when the daemon starts are released START_SPACING seconds apart, in name order (at most
 # START_SPREAD seconds in all), so that a start does not queue every request at one instant. The

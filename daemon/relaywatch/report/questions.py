@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .errors import RelaywatchError
-from .queries import format_lag, table
-from .store import Store, StoreError, from_db, utcnow
+from relaywatch.errors import RelaywatchError
+from relaywatch.report.tables import format_lag, table
+from relaywatch.store import Store, StoreError, from_db, utcnow
 
 # a feed polled without error that has brought no new entry for this long (and for ten of its
 # intervals) has gone silent

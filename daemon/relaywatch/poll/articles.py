@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
-from .config import FetchConfig
-from .errors import RelaywatchError
-from .fetch import Fetcher
-from .models import Feed, ParsedEntry
+from relaywatch.config import FetchConfig
+from relaywatch.errors import RelaywatchError
+from relaywatch.models import Feed, ParsedEntry
+from relaywatch.poll.http import Fetcher
 
 if TYPE_CHECKING:
-    from .store import Store
+    from relaywatch.store import Store
 
-log = logging.getLogger("relaywatch.articles")
+log = logging.getLogger("relaywatch.poll.articles")
 
 ROBOTS_TTL = 86400.0   # seconds a host's robots.txt is trusted before it is read again
 ROBOTS_RETRY = 3600.0  # seconds before an unreachable robots.txt is tried again

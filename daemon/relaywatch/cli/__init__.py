@@ -1,0 +1,5 @@
+"""The command line."""
+
+from relaywatch.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,2 @@
+"""Reading the record: the questions (``questions``, ``tables``), the spread timeline (``svg``)
+and the daily digest (``digest``)."""
