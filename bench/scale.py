@@ -39,9 +39,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchkit import TOOLS, need
+from relaywatch.detect.prepare import METHOD, Prepared, prepare
 from relaywatch.models import ParsedEntry
 from relaywatch.record.matcher import Matcher
-from relaywatch.record.pipeline import METHOD, Pipeline, Prepared, prepare
+from relaywatch.record.pipeline import Pipeline
 from relaywatch.runtime import tune_gc
 from relaywatch.store import Store
 

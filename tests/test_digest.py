@@ -22,9 +22,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from relaywatch import cli
 from relaywatch.config import Config, DatabaseConfig, DigestConfig, SmtpConfig
+from relaywatch.detect.prepare import prepare
 from relaywatch.models import ParsedEntry
 from relaywatch.poll.scheduler import Daemon
-from relaywatch.record.pipeline import Pipeline, prepare
+from relaywatch.record.pipeline import Pipeline
 from relaywatch.report.digest import (
     DigestError,
     DigestRunner,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from relaywatch.detect.prepare import prepare
 from relaywatch.poll.feeds import FeedError, entry_identity, parse_feed
-from relaywatch.record.pipeline import prepare
 
 from ._servers import Response, TestServer
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from relaywatch.detect import fingerprint as fpmod
+from relaywatch.detect.measure import measure
+from relaywatch.detect.prepare import prepare
 from relaywatch.models import Link, ParsedEntry
-from relaywatch.record.matcher import measure
-from relaywatch.record.pipeline import Pipeline, prepare
+from relaywatch.record.pipeline import Pipeline
 from relaywatch.store import Store
 
 from .matchcases import CHINESE, CHINESE_OTHER, EARNINGS_A, EARNINGS_B, GERMAN, OTHER_REPORT, SPUN, STORY

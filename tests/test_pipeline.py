@@ -9,8 +9,9 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from relaywatch.detect.prepare import Prepared, prepare
 from relaywatch.models import Feed, ParsedEntry
-from relaywatch.record.pipeline import Counts, Pipeline, Prepared, prepare
+from relaywatch.record.pipeline import Counts, Pipeline
 from relaywatch.store import Store
 
 from .matchcases import STORY

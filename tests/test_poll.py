@@ -255,13 +255,41 @@ def test_only_entries_new_or_changed_since_the_store_saw_them_are_prepared(srv: 
         guids = [f"g{i}" for i in range(13)]
         in_worker = stored_content_hashes(str(tmp_path / "w.db"), feed.id, guids)
         assert in_worker == store.content_hashes(feed.id, guids) and len(in_worker) == 13
-        work = work_on(body, url, {}, NOW, 100, lambda g: stored_content_hashes(str(tmp_path / "w.db"), feed.id, g))
-        assert ([p.entry.guid for p in work.prepared], work.unchanged, work.entries) == ([], 13, 13)
+        work = work_on(body, url, {}, NOW, 100, lambda g: stored_content_hashes(str(tmp_path / "w.db"), feed.id, g),
+                       NO_PAGE)
+        assert ([p.entry.guid for p in work.items], work.unchanged, work.entries) == ([], 13, 13)
         items[5] = ("g5", "Story 5", "<p>Story five, corrected.</p>")
-        work = work_on(rss(items), url, {}, NOW, 100, lambda g: store.content_hashes(feed.id, g))
-        assert ([p.entry.guid for p in work.prepared], work.unchanged) == (["g5"], 11)
+        work = work_on(rss(items), url, {}, NOW, 100, lambda g: store.content_hashes(feed.id, g), NO_PAGE)
+        assert ([p.entry.guid for p in work.items], work.unchanged) == (["g5"], 11)
     assert stored_content_hashes(str(tmp_path / "absent.db"), 1, guids) == {}
-    assert len(work_on(body, url, {}, NOW, 100, lambda g: {}).prepared) == 13
+    assert len(work_on(body, url, {}, NOW, 100, lambda g: {}, NO_PAGE).items) == 13
+
+
+def NO_PAGE(url: str, words: int) -> bool:  # noqa: N802 - a constant policy
+    return False
+
+
+def test_each_text_is_cleaned_once_and_fingerprinted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The article page is decided on the feed text once cleaned: an entry whose page is wanted
+    comes back as a draft (cleaned, not fingerprinted); preparing it on the page's text cleans that
+    text alone and fingerprints once; an entry whose page is not wanted is prepared at once."""
+    from relaywatch.detect import fingerprint as fpmod
+    from relaywatch.detect import prepare as prepmod
+    from relaywatch.detect import text as textmod
+
+    calls: list[str] = []
+    real_clean, real_fp = textmod.clean, fpmod.fingerprint
+    monkeypatch.setattr(textmod, "clean", lambda markup, *a: calls.append("clean") or real_clean(markup, *a))
+    monkeypatch.setattr(fpmod, "fingerprint", lambda text, *a, **k: calls.append("fp") or real_fp(text, *a, **k))
+    body = rss([("short", "Short", "<p>A summary of twelve words, too short to be the whole story.</p>"),
+                ("long", "Long", "<p>" + "A long story told in full within the feed itself. " * 12 + "</p>")])
+    work = work_on(body, "http://127.0.0.1/f.xml", {}, NOW, 100, lambda g: {}, lambda url, words: words < 30)
+    assert [type(i).__name__ for i in work.items] == ["Draft", "Prepared"]
+    assert calls == ["clean", "clean", "fp"]
+    calls.clear()
+    page = "\n\n".join(["The whole story, as the article page gives it, is much longer than the summary."] * 5)
+    done = prepmod.prepare(work.items[0], page)
+    assert calls == ["clean", "fp"] and done.article_text == page and done.feed_text is not None
 
 
 def test_same_body_is_not_parsed_again(srv: TestServer, tmp_path: Path, store: Store,

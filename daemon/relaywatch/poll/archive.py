@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from relaywatch.config import ROLES, check_name
+from relaywatch.detect.prepare import Prepared, prepare
 from relaywatch.errors import RelaywatchError
 from relaywatch.models import Feed, ParsedEntry
 from relaywatch.poll.feeds import check_date, entry_identity
-from relaywatch.record.pipeline import Counts, Pipeline, Prepared, prepare
+from relaywatch.record.pipeline import Counts, Pipeline
 from relaywatch.store import Store, utcnow
 from relaywatch.store.index import RECENT_MERGES, IndexReader
 

@@ -11,13 +11,14 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 from relaywatch.config import FetchConfig
 from relaywatch.errors import RelaywatchError
-from relaywatch.models import Feed, ParsedEntry
+from relaywatch.models import Feed
 from relaywatch.poll.http import Fetcher
 
 if TYPE_CHECKING:
@@ -48,6 +49,23 @@ def extract_article(html: str | bytes, url: str | None = None) -> str | None:
     return "\n\n".join(p.strip() for p in text.split("\n") if p.strip())
 
 
+@dataclass(frozen=True)
+class ArticlePolicy:
+    """Whether an entry's article page is wanted: decided on its feed text, once cleaned."""
+
+    feed_setting: bool | None  # the feed's own ``fetch_article``: wins, either way
+    fetch_all: bool
+    summary_words: int
+
+    def wants(self, url: str, words: int) -> bool:
+        """``words``: of the entry's feed text, cleaned."""
+        if not url or urlsplit(url).scheme not in ("http", "https"):
+            return False
+        if self.feed_setting is not None:
+            return self.feed_setting
+        return self.fetch_all or (self.summary_words > 0 and words < self.summary_words)
+
+
 class ArticleFetcher:
     def __init__(self, fetcher: Fetcher, cfg: FetchConfig, fetch_all: bool = False, summary_words: int = 0,
                  cache_size: int = 2048) -> None:
@@ -61,29 +79,21 @@ class ArticleFetcher:
         self._robots: dict[str, tuple[float, RobotFileParser | None]] = {}  # host -> (expires, rules)
         self._robots_locks: dict[str, threading.Lock] = {}
 
-    def wanted(self, feed: Feed, entry: ParsedEntry, words: int) -> bool:
-        """Whether to fetch the entry's page; ``words``: of its feed text, cleaned."""
-        if not entry.url or urlsplit(entry.url).scheme not in ("http", "https"):
-            return False
-        if feed.fetch_article is not None:
-            return feed.fetch_article  # the feed's own setting wins, either way
-        if self.fetch_all:
-            return True
-        return self.summary_words > 0 and words < self.summary_words
+    def policy(self, feed: Feed) -> ArticlePolicy:
+        """When to fetch the article pages of this feed's entries."""
+        return ArticlePolicy(feed.fetch_article, self.fetch_all, self.summary_words)
 
-    def text_for(self, feed: Feed, entry: ParsedEntry, words: int, store: Store | None = None) -> str | None:
-        """The article text of an entry when it is wanted and can be had, else None (never raises);
-        ``words``: of its feed text, cleaned."""
-        if not self.wanted(feed, entry, words):
-            return None
+    def text_for(self, url: str, store: Store | None = None) -> str | None:
+        """The article text at ``url`` (one whose page is wanted), else None (never raises): from
+        this fetcher's cache, then the store's, then the page."""
         with self._lock:
-            if entry.url in self._cache:
-                return self._cache[entry.url]
-        text = store.article_text_for_url(entry.url) if store is not None else None
+            if url in self._cache:
+                return self._cache[url]
+        text = store.article_text_for_url(url) if store is not None else None
         if text is None:
-            text = self._fetch(entry.url)
+            text = self._fetch(url)
         with self._lock:
-            self._cache[entry.url] = text
+            self._cache[url] = text
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return text

@@ -35,12 +35,13 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from relaywatch.config import Config, parse_interval
+from relaywatch.detect.prepare import Draft, Prepared, content_hash, draft, prepare
 from relaywatch.errors import RelaywatchError
-from relaywatch.models import Feed, ParsedEntry, PollOutcome
-from relaywatch.poll.articles import ArticleFetcher
+from relaywatch.models import Feed, PollOutcome
+from relaywatch.poll.articles import ArticleFetcher, ArticlePolicy
 from relaywatch.poll.feeds import FeedDocument, parse_feed
 from relaywatch.poll.http import Fetcher, FetchError, HostBusy
-from relaywatch.record.pipeline import Counts, Pipeline, Prepared, content_hash, prepare
+from relaywatch.record.pipeline import Counts, Pipeline
 from relaywatch.runtime import tune_gc
 from relaywatch.store import Store, stored_content_hashes, utcnow
 
@@ -74,38 +75,43 @@ class PollError(RelaywatchError):
 @dataclass(frozen=True)
 class FeedWork:
     """What a feed body becomes before the matcher: its document (entries left out, counted) and
-    the entries new or changed since the store last saw them, prepared on their feed text."""
+    the entries new or changed since the store last saw them, in feed order: prepared on their feed
+    text, or drafts (feed text cleaned) whose article page is wanted."""
 
     doc: FeedDocument
     entries: int
-    prepared: tuple[Prepared, ...]
+    items: tuple[Prepared | Draft, ...]
     unchanged: int
 
 
 def work_on(body: bytes, url: str, headers: dict[str, str], now: datetime, max_entries: int,
-            stored: Callable[[list[str]], dict[str, str]]) -> FeedWork:
-    """Parse a body and prepare its entries but those stored with the same content (``stored``:
-    {guid: content hash} of those of the guids the store holds for the feed). An entry taken for
-    new here that the writer then finds unchanged costs only this work: the writer checks again."""
+            stored: Callable[[list[str]], dict[str, str]], wants_page: Callable[[str, int], bool]) -> FeedWork:
+    """Parse a body, clean the text of its entries but those stored with the same content
+    (``stored``: {guid: content hash} of those of the guids the store holds for the feed), and
+    fingerprint those whose article page is not wanted (``wants_page(url, words of feed text)``).
+    An entry taken for new here that the writer then finds unchanged costs only this work: the
+    writer checks again."""
     doc = parse_feed(body, url, headers, now, max_entries)
     known = stored([e.guid for e in doc.entries]) if doc.entries else {}
-    prepared, unchanged = [], 0
+    items: list[Prepared | Draft] = []
+    unchanged = 0
     for entry in doc.entries:
         if known.get(entry.guid) == content_hash(entry):
             unchanged += 1  # most of a steady-state poll: no text, fingerprint or article work
-        else:
-            prepared.append(prepare(entry))
-    return FeedWork(replace(doc, entries=()), len(doc.entries), tuple(prepared), unchanged)
+            continue
+        d = draft(entry)
+        items.append(d if wants_page(entry.url, d.clean.words) else prepare(d))
+    return FeedWork(replace(doc, entries=()), len(doc.entries), tuple(items), unchanged)
 
 
-def _work_in_worker(task: tuple[bytes, str, dict[str, str], datetime, int, str, int]) -> FeedWork:
+def _work_in_worker(task: tuple[bytes, str, dict[str, str], datetime, int, str, int, ArticlePolicy]) -> FeedWork:
     """``work_on`` in a worker process: the store read through a read-only connection of its own."""
-    body, url, headers, now, max_entries, db_path, feed_id = task
+    body, url, headers, now, max_entries, db_path, feed_id, policy = task
     return work_on(body, url, headers, now, max_entries,
-                   lambda guids: stored_content_hashes(db_path, feed_id, guids))
+                   lambda guids: stored_content_hashes(db_path, feed_id, guids), policy.wants)
 
 
-def _prepare_pair(pair: tuple[ParsedEntry, str | None]) -> Prepared:
+def _prepare_pair(pair: tuple[Draft, str | None]) -> Prepared:
     return prepare(*pair)
 
 
@@ -181,7 +187,7 @@ class Poller:
             pool.shutdown(wait=False, cancel_futures=True)
             raise PollError(f"a worker process died while handling this feed: {e}") from e
 
-    def _prepare(self, pairs: list[tuple[ParsedEntry, str | None]]) -> list[Prepared]:
+    def _prepare(self, pairs: list[tuple[Draft, str | None]]) -> list[Prepared]:
         """Text and fingerprints of a poll's entries, in the worker processes when the poll is large."""
         processes = self.config.scheduler.processes
         if processes < 2 or len(pairs) < POOL_FROM:
@@ -191,24 +197,20 @@ class Poller:
     def _work(self, feed: Feed, body: bytes, url: str, headers: dict[str, str], now: datetime) -> FeedWork:
         """feedparser's, text and fingerprint work on a body: in a worker process when it is large."""
         max_entries = self.config.fetch.max_entries
+        policy = self.articles.policy(feed)
         if self.config.scheduler.processes < 2 or len(body) < POOL_BYTES or self.store.path == ":memory:":
             return work_on(body, url, dict(headers), now, max_entries,
-                           lambda guids: self.store.content_hashes(feed.id, guids))
-        task = (body, url, dict(headers), now, max_entries, str(Path(self.store.path).resolve()), feed.id)
+                           lambda guids: self.store.content_hashes(feed.id, guids), policy.wants)
+        task = (body, url, dict(headers), now, max_entries, str(Path(self.store.path).resolve()), feed.id, policy)
         return self._in_pool(_work_in_worker, [task])[0]
 
-    def _with_articles(self, feed: Feed, prepared: list[Prepared]) -> list[Prepared]:
-        """Entries whose article page is wanted (summaries; feeds set to ``fetch_article``), prepared
-        again on the article's text when it could be had."""
-        redo: list[tuple[int, tuple[ParsedEntry, str | None]]] = []
-        for i, item in enumerate(prepared):
-            text = self.articles.text_for(feed, item.entry, item.clean.words, self.store)
-            if text:
-                redo.append((i, (item.entry, text)))
-        if redo:
-            for (i, _), item in zip(redo, self._prepare([pair for _, pair in redo]), strict=True):
-                prepared[i] = item
-        return prepared
+    def _with_articles(self, items: tuple[Prepared | Draft, ...]) -> list[Prepared]:
+        """The drafts among ``items`` prepared on their article's text when it could be had, else on
+        their feed text; in feed order."""
+        drafts = [(i, d) for i, d in enumerate(items) if isinstance(d, Draft)]
+        pairs = [(d, self.articles.text_for(d.entry.url, self.store)) for _, d in drafts]
+        done = dict(zip((i for i, _ in drafts), self._prepare(pairs), strict=True)) if pairs else {}
+        return [done[i] if isinstance(item, Draft) else item for i, item in enumerate(items)]
 
     def poll(self, feed: Feed, now: datetime | None = None) -> PollOutcome:
         """Poll one feed now; returns what happened (also recorded in the store)."""
@@ -275,7 +277,7 @@ class Poller:
         if doc.warning:
             outcome.notes.append(f"malformed feed, entries kept: {doc.warning}")
         feed = replace(feed, title=doc.title or feed.title)
-        prepared = self._with_articles(feed, list(work.prepared))
+        prepared = self._with_articles(work.items)
         counts: Counts = self.pipeline.ingest(feed, prepared, now) if prepared else Counts()
         counts.unchanged += work.unchanged
         outcome.new_entries, outcome.updated_entries, outcome.links = counts.new, counts.updated, counts.links

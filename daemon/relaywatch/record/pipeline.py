@@ -1,7 +1,7 @@
 """text -> fingerprint -> match -> store, for the entries of one feed (polled or ingested).
 
-``prepare`` is pure (it can run in worker processes); ``Pipeline.ingest`` does the matching and
-writes, all of one batch in one transaction, so an interrupted poll leaves nothing half-written.
+Entries come prepared (``detect.prepare``, pure: often in worker processes); ``Pipeline.ingest`` matches and
+writes them, all of one batch in one transaction, so an interrupted poll leaves nothing half-written.
 
 Group commit: SQLite has one writer, and a commit costs about as much as storing ten entries
 (each commit writes every index page it touched). Polls that finish while another poll is being
@@ -13,7 +13,6 @@ transaction: 1.7 -> 1.2 ms an entry.)
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,22 +20,11 @@ from datetime import datetime
 
 from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect import text as textmod
-from relaywatch.models import Feed, IndexRows, Link, ParsedEntry, StoredEntry
-from relaywatch.record.matcher import Matcher, MatchResult
+from relaywatch.detect.decide import Decision
+from relaywatch.detect.prepare import METHOD, Prepared
+from relaywatch.models import Feed, Link, ParsedEntry, StoredEntry
+from relaywatch.record.matcher import Matcher
 from relaywatch.store import Store
-
-METHOD = f"winnow-k{fpmod.K}-w{fpmod.WINDOW}"
-
-
-@dataclass(frozen=True)
-class Prepared:
-    entry: ParsedEntry
-    clean: textmod.CleanText
-    fp: fpmod.Fingerprint
-    content_hash: str
-    feed_text: str | None = None     # the feed's own text, when the article page was used
-    article_text: str | None = None
-    index_rows: IndexRows | None = None  # the index's rows of its fingerprints, read by a worker
 
 
 @dataclass
@@ -51,28 +39,6 @@ class Counts:
         self.updated += other.updated
         self.links += other.links
         self.unchanged += other.unchanged
-
-
-def content_hash(entry: ParsedEntry) -> str:
-    return hashlib.sha1(f"{entry.title}\x00{entry.html}\x00{entry.article_html or ''}".encode(
-        "utf-8", "surrogatepass")).hexdigest()
-
-
-def prepare(entry: ParsedEntry, article_text: str | None = None) -> Prepared:
-    """Clean text and fingerprint of an entry (article text, when fetched, is what is matched)."""
-    clean = textmod.clean(entry.html)
-    feed_text = None
-    if article_text:
-        article = textmod.clean(article_text)
-        if article.words > clean.words:
-            feed_text = clean.text
-            # keep the feed's attribution lines: the article page may have lost them
-            clean = textmod.CleanText(article.text, article.dateline or clean.dateline,
-                                      article.credits + clean.credits, article.sources + clean.sources,
-                                      tuple(dict.fromkeys(article.boilerplate + clean.boilerplate)))
-    _ = clean.words  # counted here (a worker process, usually): the count travels with the text
-    return Prepared(entry, clean, fpmod.fingerprint(clean.text), content_hash(entry), feed_text,
-                    article_text if feed_text is not None else None)
 
 
 def _same_story_text(stored: StoredEntry, entry: ParsedEntry, clean: textmod.CleanText) -> bool:
@@ -175,7 +141,7 @@ class Pipeline:
         result = self.matcher.match(stored, item.clean, item.fp, now, item.index_rows)
         counts.links += self._apply(entry_id, result, now)
 
-    def _apply(self, entry_id: int, result: MatchResult, now: datetime) -> int:
+    def _apply(self, entry_id: int, result: Decision, now: datetime) -> int:
         if result.update_of is not None:
             self.store.mark_update_of(entry_id, result.update_of)
         links: list[Link] = list(result.relinked)

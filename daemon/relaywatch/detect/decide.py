@@ -1,0 +1,358 @@
+"""Decide whether a new entry republishes a stored one, which one is the original, and how.
+
+Pure: every function here takes the entries as data (``Known``: a stored entry and its
+fingerprint; the links among them) and returns data. Whoever holds the entries (the daemon's
+SQLite store, a Spark task) supplies them in three steps:
+
+1. ``shortlist``: from the index's answer (entries sharing winnowed fingerprints with the new
+   text, with how many and how rare), the few worth confirming, rarest shared text first;
+2. ``assess``, given those candidates, the originals of those that are copies, and the originals'
+   entries: which candidates are related by token coverage (``measure``), whether the new entry
+   updates an entry of its own feed, which group it joins and that group's original (its earliest
+   member, wire feeds first; a copy dated before a wire original is an anomaly, not a new root);
+3. ``decide``, given the chosen group (its links and, as ``assess`` asks, its members): the link,
+   with ``via`` (the earlier copy the new entry took its text from: the one its relay footer
+   names, or one whose own changes to the original it repeats), ``kind`` (``verbatim``: all of the
+   original, nothing changed; ``excerpt``: part of it, unchanged; ``edited``: words changed or
+   added), coverage and credit; the group's links re-pointed when the new entry is its original;
+   earlier copies that named the new entry in their relay footers adopted as its copies.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from relaywatch.detect import fingerprint as fpmod
+from relaywatch.detect.measure import Measure, edited_shares, measure, own_words
+from relaywatch.detect.text import CleanText, credits_name
+from relaywatch.models import Link, StoredEntry
+
+
+@dataclass(frozen=True)
+class MatchParams:
+    per_hash: int = 64            # postings read per fingerprint
+    max_candidates: int = 8       # candidates confirmed per new entry...
+    min_shared_ratio: float = 0.25  # ...that share at least this share of the best one's fingerprints
+    give_up_after: int = 3        # this many best candidates unrelated: the rest are not confirmed
+    min_tokens: int = 8           # words two texts must share to be related at all
+    min_containment: float = 0.4  # one text must be at least this share the other's words...
+    min_coverage: float = 0.1     # ...and the other at least this share
+    verbatim_coverage: float = 0.9
+    edit_tokens: int = 3          # a copy with this many words of its own is edited (and at most
+                                  # this many words swapped in a row count as edited in place)...
+    edit_share: float = 0.97      # ...or with less than this share of original words
+    via_share: float = 0.7        # share of another copy's own changes repeated: taken from it...
+    via_containment: float = 0.9  # ...when each holds at least this share of the other
+    same_story: float = 0.8       # same feed and this similar both ways: an update, not a repost
+    min_figures: float = 0.5      # share of the figures (numbers) of the text with fewer that the other has
+    figures_from: int = 3         # ...checked when both texts have at least this many
+
+
+@dataclass(frozen=True)
+class Known:
+    """A stored entry as detection sees it: the entry and its fingerprint."""
+
+    entry: StoredEntry
+    fp: fpmod.Fingerprint
+
+    @property
+    def id(self) -> int:
+        return self.entry.id
+
+    def clean(self) -> CleanText:
+        e = self.entry
+        return CleanText(e.text, e.dateline, e.credits, e.sources, e.boilerplate)
+
+
+@dataclass(frozen=True)
+class New:
+    """The new entry: as it will be stored, its clean text (with the links of its page) and fingerprint."""
+
+    entry: StoredEntry
+    clean: CleanText
+    fp: fpmod.Fingerprint
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What ``assess`` found: the related candidates and the group the new entry joins."""
+
+    measures: Mapping[int, Measure]  # related candidates (new text = a, candidate = b)
+    originals: Mapping[int, int]     # {candidate that is a copy: its original}
+    update_of: int | None = None     # an earlier entry of the same feed with the same story
+    root: int | None = None          # the group's original; None: no link
+    reroot: bool = False             # the new entry precedes ``root``: it becomes the original
+    every_member: bool = False       # ``decide`` needs every copy of ``root``, not only those naming a source
+
+
+@dataclass(frozen=True)
+class Group:
+    """The copies of an original: their links, and the entries of those linked with no ``via``
+    whose relay footer names a source (every copy's when ``Assessment.every_member``)."""
+
+    links: tuple[Link, ...] = ()
+    members: Mapping[int, Known] = field(default_factory=dict)  # by copy id
+
+
+@dataclass(frozen=True)
+class Decision:
+    link: Link | None = None
+    update_of: int | None = None
+    relinked: tuple[Link, ...] = ()   # existing links re-pointed at a new original, or adopted
+
+
+def related(m: Measure, p: MatchParams) -> bool:
+    """Whether two texts tell the same story in the same words, in part."""
+    return m.a_tokens >= p.min_tokens and max(m.a_rel, m.b_rel) >= p.min_containment \
+        and min(m.a_rel, m.b_rel) >= p.min_coverage and m.figures_agree >= p.min_figures
+
+
+def shortlist(hits: Mapping[int, tuple[int, float]], fingerprints: int, p: MatchParams) -> list[int]:
+    """The candidates worth confirming, in the order to confirm them. ``hits``: {entry id: (winnowed
+    fingerprints shared with the new text, their rarity)}; ``fingerprints``: the new text's count.
+
+    A candidate sharing a small fraction of what the best one shares is another story that happens
+    to hold a phrase or a sentence of this one. Rarest shared text first: a stock sentence that
+    dozens of older entries carry must not fill the list ahead of the one story that shares a
+    phrase of its own.
+    """
+    if not hits:
+        return []
+    need = max(1 if fingerprints < 6 else 2, int(max(n for n, _ in hits.values()) * p.min_shared_ratio))
+    ranked = ((-round(w, 6), -n, i) for i, (n, w) in hits.items() if n >= need)  # rarest, most shared, oldest
+    return [i for _, _, i in heapq.nsmallest(p.max_candidates, ranked)]
+
+
+def _measurer(new: New, p: MatchParams) -> Callable[[fpmod.Fingerprint], Measure]:
+    """``measure`` of the new text against others with ``p``'s thresholds; its gapped shingles made once."""
+    gapped: list[fpmod.Gapped] = []
+
+    def gapped_new() -> fpmod.Gapped:
+        if not gapped:
+            gapped.append(fpmod.gapped(new.fp))
+        return gapped[0]
+
+    def run(other: fpmod.Fingerprint) -> Measure:
+        return measure(new.fp, other, p.figures_from, (p.min_coverage, p.min_containment), gapped_new)
+    return run
+
+
+def assess(new: New, candidates: Sequence[Known], originals: Mapping[int, int], known: Mapping[int, Known],
+           p: MatchParams) -> Assessment:
+    """Which of ``candidates`` (in ``shortlist`` order) are related to the new entry, and the group
+    it joins. ``originals``: {candidate that is a copy: its original}; ``known``: every candidate
+    and every such original."""
+    run = _measurer(new, p)
+    measures: dict[int, Measure] = {}
+    for n, c in enumerate(candidates):
+        if n >= p.give_up_after and not measures:
+            break  # those sharing the rarest text are other stories: the rest share commoner text
+        m = run(c.fp)
+        if related(m, p):
+            measures[c.id] = m
+    originals = {c: originals[c] for c in measures if c in originals}
+    # The feed's own earlier entries: the same story again is an update of that entry. A feed never
+    # republishes itself, so its own stories are not originals for it (a copy it made earlier of
+    # another feed's story still leads to that story).
+    update_of = None
+    for cid in list(measures):
+        m = measures[cid]
+        if known[cid].entry.feed_id == new.entry.feed_id and update_of is None and m.closeness >= p.same_story:
+            update_of = cid
+        if known[originals.get(cid, cid)].entry.feed_id == new.entry.feed_id:
+            del measures[cid]
+    if not measures:
+        return Assessment(measures, originals, update_of)
+    # the group of the best-matching candidate; its original is the story's original
+    best = max(measures, key=lambda i: (max(measures[i].a_cov, measures[i].b_cov), measures[i].closeness, -i))
+    root = known[originals.get(best, best)]
+    if _precedes(new.entry, root.entry):
+        return Assessment(measures, originals, update_of, root.id, reroot=True, every_member=True)
+    m_root = measures.get(root.id) or run(root.fp)
+    # the copy must hold part of the original itself, not only of another copy
+    if m_root.a_tokens < p.min_tokens or m_root.b_rel < p.min_coverage:
+        return Assessment(measures, originals, update_of)
+    every = _named_elsewhere(new, root, _members(new, root, known, measures, originals))
+    return Assessment(measures, originals, update_of, root.id, every_member=every)
+
+
+def decide(new: New, a: Assessment, known: Mapping[int, Known], group: Group, p: MatchParams) -> Decision:
+    """The link the new entry makes (``a.root`` set), or the links it re-points (``a.reroot``)."""
+    if a.root is None:
+        return Decision(update_of=a.update_of)
+    root = known[a.root]
+    if a.reroot:
+        return Decision(update_of=a.update_of, relinked=_reroot(new, root, group, p))
+    m_root = a.measures.get(root.id) or _measurer(new, p)(root.fp)
+    members = _members(new, root, known, a.measures, a.originals)
+    via = _via(new, root, members, a.measures, group, p)
+    return Decision(link=make_link(new.entry, new.fp, new.clean, root, m_root, via, p),
+                    update_of=a.update_of, relinked=_adopt(new.entry, group))
+
+
+def _precedes(new: StoredEntry, root: StoredEntry) -> bool:
+    """Whether the new entry, not the group's original, is the story's original."""
+    if new.role == "wire" and root.role != "wire":
+        return True
+    if root.role == "wire" and new.role != "wire":
+        return False
+    return new.when < root.when
+
+
+def kind(m: Measure, p: MatchParams) -> str:
+    """``verbatim``, ``excerpt`` or ``edited``; ``m`` measures the copy (a) against the original (b)."""
+    own = int(np.count_nonzero(~m.a_mask))
+    if own >= p.edit_tokens or m.a_cov < p.edit_share:
+        return "edited"
+    return "verbatim" if m.b_cov >= p.verbatim_coverage else "excerpt"
+
+
+def make_link(copy: StoredEntry, copy_fp: fpmod.Fingerprint, clean: CleanText, root: Known, m: Measure,
+              via: int | None, p: MatchParams) -> Link:
+    """The link of a copy to its original; ``m`` measures the copy (a) against it (b). The
+    coverages of an edited copy count the words it changed in place (``edited_shares``)."""
+    anomaly = "copy dated before its original" if copy.when < root.entry.when else None
+    lag = (copy.when - root.entry.when).total_seconds()
+    credited = credits_name(clean, root.entry.credit_names)
+    k = kind(m, p)
+    coverage, copy_share = m.b_cov, m.a_cov
+    if k == "edited":
+        copy_share, coverage = edited_shares(copy_fp, root.fp, m, p.edit_tokens)
+    return Link(root.id, copy.id, via, k, coverage, copy_share, lag, credited, anomaly)
+
+
+# -- via: the copy the new entry was taken from ----------------------------------------------------
+
+def _slug(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def _names(e: StoredEntry) -> set[str]:
+    return {_slug(e.feed_name), _slug(e.feed_title)}
+
+
+def _named(e: StoredEntry, sources: Iterable[str]) -> set[str]:
+    """The outlets a relay footer names, other than the entry's own."""
+    return {_slug(s) for s in sources} - {""} - _names(e)
+
+
+def _members(new: New, root: Known, known: Mapping[int, Known], measures: Mapping[int, Measure],
+             originals: Mapping[int, int]) -> dict[int, Known]:
+    """The related candidates that are earlier copies of ``root`` from other feeds."""
+    e = new.entry
+    return {cid: known[cid] for cid in measures if originals.get(cid) == root.id
+            and known[cid].entry.feed_id != e.feed_id and known[cid].entry.when <= e.when}
+
+
+def _named_elsewhere(new: New, root: Known, members: Mapping[int, Known]) -> bool:
+    """Whether the new entry's relay footer names an outlet that is neither the original's nor one
+    of the related copies': the named copy must be looked for among all of the original's copies."""
+    named = _named(new.entry, new.clean.sources)
+    if not named or _names(root.entry) & named:
+        return False
+    return not any(_names(c.entry) & named for c in members.values())
+
+
+def _title_taken(title: str, relay_title: str) -> bool:
+    """Whether a relay's title is this title with something added ("<headline> - from <outlet>")."""
+    t, r = " ".join(title.lower().split()), " ".join(relay_title.lower().split())
+    return bool(t) and r != t and r.startswith(t)
+
+
+def _chrome(copied: tuple[str, ...], relay: tuple[str, ...]) -> int:
+    """How well a relay's page furniture fits an earlier copy it may have taken: a relay carries the
+    footers of the page it copied ("The post ... appeared first on", a related-posts block), so the
+    copy's boilerplate patterns that the relay also has count for it, those it lacks against it
+    (an outlet that ran a story twice, on pages made differently)."""
+    mine = set(relay)
+    return sum(1 if name in mine else -1 for name in set(copied))
+
+
+def _via(new: New, root: Known, members: Mapping[int, Known], measures: Mapping[int, Measure], group: Group,
+         p: MatchParams) -> int | None:
+    """The earlier copy this entry took its text from, if it was not the original itself."""
+    named = _named(new.entry, new.clean.sources)
+    if named:
+        if _names(root.entry) & named:
+            return None
+        by_name = [c for c in members.values() if _names(c.entry) & named]
+        if not by_name:  # the named copy may have been left out of the candidate list
+            by_name = [c for cid, c in group.members.items() if cid not in members and _names(c.entry) & named
+                       and c.entry.feed_id != new.entry.feed_id and c.entry.when <= new.entry.when]
+        if by_name:
+            return _by_name(new, by_name, measures)
+    return _by_edits(new, root, members, measures, p)
+
+
+def _by_name(new: New, by_name: list[Known], measures: Mapping[int, Measure]) -> int:
+    """Of the earlier copies from the outlet the relay footer names, the one it took."""
+    linked = set(new.clean.links)
+
+    def fit(c: Known) -> tuple[bool, bool, float, int, object, int]:
+        m = measures.get(c.id) or measure(new.fp, c.fp)
+        return (c.entry.url in linked, _title_taken(c.entry.title, new.entry.title), m.closeness,
+                _chrome(c.entry.boilerplate, new.clean.boilerplate), c.entry.when, c.id)
+    return max(by_name, key=fit).id
+
+
+def _by_edits(new: New, root: Known, members: Mapping[int, Known], measures: Mapping[int, Measure],
+              p: MatchParams) -> int | None:
+    """The earlier copy whose own changes to the original the new entry repeats, if one does."""
+    best, best_share = None, p.via_share
+    for cid, c in members.items():
+        m = measures[cid]
+        # a copy of a copy holds nearly all of it and nearly nothing else (copies edited alike by
+        # the same house rules share edits, but not their cuts and additions)
+        if m.closeness < p.via_containment:
+            continue
+        own = own_words(c.fp, root.fp)
+        if np.count_nonzero(own) < p.edit_tokens:
+            continue
+        repeated = np.count_nonzero(own & m.b_mask) / np.count_nonzero(own)
+        if repeated >= best_share:
+            best, best_share = cid, repeated
+    return best
+
+
+# -- a new original; copies that named the new entry ---------------------------------------------
+
+def _reroot(new: New, old_root: Known, group: Group, p: MatchParams) -> tuple[Link, ...]:
+    """The new entry is the group's original: link the old original and its copies to it."""
+    root = Known(new.entry, new.fp)
+    members = {old_root.id: old_root, **{link.copy_id: group.members[link.copy_id] for link in group.links
+                                         if link.copy_id in group.members}}
+    relinked = []
+    for e in members.values():
+        m = measure(e.fp, new.fp)
+        if m.a_tokens < p.min_tokens:
+            continue
+        relinked.append(make_link(e.entry, e.fp, e.clean(), root, m, _named_via(e.entry, new.entry, members), p))
+    return tuple(relinked)
+
+
+def _named_via(e: StoredEntry, root: StoredEntry, group: Mapping[int, Known]) -> int | None:
+    """When a group is re-rooted: the earlier member whose outlet e's relay footer names."""
+    named = _named(e, e.sources)
+    if not named or named & _names(root):
+        return None
+    hits = [c.entry for c in group.values() if c.id != e.id and c.entry.feed_id != e.feed_id
+            and c.entry.when <= e.when and _names(c.entry) & named]
+    return min(hits, key=lambda c: (-_chrome(c.boilerplate, e.boilerplate), c.when, c.id)).id if hits else None
+
+
+def _adopt(new: StoredEntry, group: Group) -> tuple[Link, ...]:
+    """Copies seen before the new entry, linked to its original with no ``via``, whose relay footer
+    names it: they came via it (feeds are polled in any order, so a relay of a relay may be stored
+    before the copy it took)."""
+    ours = _names(new) - {""}
+    adopted = []
+    for link in group.links:
+        c = group.members.get(link.copy_id)
+        if link.via_id is None and c is not None and c.entry.sources and c.entry.feed_id != new.feed_id \
+                and c.entry.when >= new.when and ours & {_slug(s) for s in c.entry.sources}:
+            adopted.append(replace(link, via_id=new.id))
+    return tuple(adopted)

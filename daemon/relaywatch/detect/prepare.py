@@ -1,0 +1,67 @@
+"""An entry's prepared form: its clean text (cleaned once) and its fingerprint (made once).
+
+Two steps, so that the article page can be decided on between them: ``draft`` cleans the feed's
+text; whoever holds the network then decides, from its word count, whether to fetch the entry's
+page; ``prepare`` cleans the page's text, when there is one, and fingerprints what will be
+matched. Pure: runs in worker processes and Spark tasks alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from relaywatch.detect import fingerprint as fpmod
+from relaywatch.detect import text as textmod
+from relaywatch.models import IndexRows, ParsedEntry
+
+METHOD = f"winnow-k{fpmod.K}-w{fpmod.WINDOW}"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An entry with its feed text cleaned, not yet fingerprinted (its article page may be wanted)."""
+
+    entry: ParsedEntry
+    clean: textmod.CleanText
+
+
+@dataclass(frozen=True)
+class Prepared:
+    entry: ParsedEntry
+    clean: textmod.CleanText
+    fp: fpmod.Fingerprint
+    content_hash: str
+    feed_text: str | None = None     # the feed's own text, when the article page was used
+    article_text: str | None = None
+    index_rows: IndexRows | None = None  # the index's rows of its fingerprints, read by a worker
+
+
+def content_hash(entry: ParsedEntry) -> str:
+    return hashlib.sha1(f"{entry.title}\x00{entry.html}\x00{entry.article_html or ''}".encode(
+        "utf-8", "surrogatepass")).hexdigest()
+
+
+def draft(entry: ParsedEntry) -> Draft:
+    """The entry with its feed text cleaned (and its words counted: the count travels with the text)."""
+    clean = textmod.clean(entry.html)
+    _ = clean.words
+    return Draft(entry, clean)
+
+
+def prepare(entry: ParsedEntry | Draft, article_text: str | None = None) -> Prepared:
+    """Clean text and fingerprint of an entry; given a ``Draft``, its feed text is not cleaned again.
+    The article's text, when given and longer than the feed's, is what is matched."""
+    d = entry if isinstance(entry, Draft) else draft(entry)
+    clean, feed_text = d.clean, None
+    if article_text:
+        article = textmod.clean(article_text)
+        if article.words > clean.words:
+            feed_text = clean.text
+            # keep the feed's attribution lines: the article page may have lost them
+            clean = textmod.CleanText(article.text, article.dateline or clean.dateline,
+                                      article.credits + clean.credits, article.sources + clean.sources,
+                                      tuple(dict.fromkeys(article.boilerplate + clean.boilerplate)))
+            _ = clean.words
+    return Prepared(d.entry, clean, fpmod.fingerprint(clean.text), content_hash(d.entry), feed_text,
+                    article_text if feed_text is not None else None)
