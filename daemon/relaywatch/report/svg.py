@@ -13,6 +13,7 @@ styled inline.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from relaywatch.report.questions import Story
@@ -57,53 +58,82 @@ def _mark(kind: str, x: float, y: float, r: float, filled: bool, color: str) -> 
     return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r * 0.9:.1f}" {style}/>'
 
 
-def story_svg(story: Story, width: int = 760) -> str:
-    """The story's spread as a standalone SVG document."""
+@dataclass(frozen=True)
+class _Frame:
+    """Where things go on the timeline: one row per outlet, time since the original across."""
+
+    rows: list[str]
+    lo: float
+    hi: float
+    width: int
+    row_h: int = 34
+    top: int = 56
+    left: int = 170
+    right: int = 30
+
+    @property
+    def plot_w(self) -> int:
+        return self.width - self.left - self.right
+
+    @property
+    def axis_y(self) -> int:
+        return self.top + self.row_h * len(self.rows)
+
+    def x(self, t: float) -> float:
+        return self.left + (t - self.lo) / (self.hi - self.lo) * self.plot_w
+
+    def y(self, feed: str) -> float:
+        return self.top + self.rows.index(feed) * self.row_h + self.row_h / 2
+
+
+def _frame(story: Story, width: int) -> _Frame:
     rows: list[str] = [story.feed]
     for c in story.copies:
         if c.feed not in rows:
             rows.append(c.feed)
-    row_h, top, left, right = 34, 56, 170, 30
-    legend_h = 46
-    plot_h = row_h * len(rows)
-    height = top + plot_h + 40 + legend_h
     lo = min([0.0, *(c.lag_seconds for c in story.copies)])
     hi = max([3600.0, *(c.lag_seconds for c in story.copies)])
-    hi += (hi - lo) * 0.04
-    plot_w = width - left - right
+    return _Frame(rows, lo, hi + (hi - lo) * 0.04, width)
 
-    def x_of(t: float) -> float:
-        return left + (t - lo) / (hi - lo) * plot_w
 
-    def y_of(feed: str) -> float:
-        return top + rows.index(feed) * row_h + row_h / 2
+def _head(story: Story, f: _Frame, height: int) -> list[str]:
+    w = f.width
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{height}" '
+            f'viewBox="0 0 {w} {height}" font-family="Helvetica, Arial, sans-serif" font-size="12" '
+            f'role="img" aria-label={quoteattr("Spread of: " + story.title)}>',
+            f"<title>{escape(story.title)}</title>",
+            f'<rect x="0" y="0" width="{w}" height="{height}" fill="#ffffff"/>',
+            f'<text x="{f.left}" y="22" font-size="15" font-weight="bold">{escape(story.title[:90])}</text>',
+            f'<text x="{f.left}" y="40" fill="#555555">{escape(story.feed)}, '
+            f'{escape(story.published.strftime("%Y-%m-%d %H:%M UTC"))}, {len(story.copies)} copies</text>']
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" font-size="12" '
-           f'role="img" aria-label={quoteattr("Spread of: " + story.title)}>',
-           f"<title>{escape(story.title)}</title>",
-           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-           f'<text x="{left}" y="22" font-size="15" font-weight="bold">{escape(story.title[:90])}</text>',
-           f'<text x="{left}" y="40" fill="#555555">{escape(story.feed)}, '
-           f'{escape(story.published.strftime("%Y-%m-%d %H:%M UTC"))}, {len(story.copies)} copies</text>']
-    for i, feed in enumerate(rows):
-        y = y_of(feed)
+
+def _grid(f: _Frame) -> list[str]:
+    """The outlets' rows, the time ticks and the axis."""
+    out = []
+    for i, feed in enumerate(f.rows):
+        y = f.y(feed)
         if i % 2:
-            out.append(f'<rect x="{left}" y="{y - row_h / 2:.1f}" width="{plot_w}" height="{row_h}" '
+            out.append(f'<rect x="{f.left}" y="{y - f.row_h / 2:.1f}" width="{f.plot_w}" height="{f.row_h}" '
                        f'fill="#f4f6f8"/>')
-        out.append(f'<text x="{left - 10}" y="{y + 4:.1f}" text-anchor="end">{escape(feed[:24])}</text>')
-    _, ticks = _ticks(lo, hi)
-    axis_y = top + plot_h
+        out.append(f'<text x="{f.left - 10}" y="{y + 4:.1f}" text-anchor="end">{escape(feed[:24])}</text>')
+    _, ticks = _ticks(f.lo, f.hi)
     for t in ticks:
-        x = x_of(t)
-        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{axis_y}" stroke="#dddddd"/>')
+        x = f.x(t)
+        out.append(f'<line x1="{x:.1f}" y1="{f.top}" x2="{x:.1f}" y2="{f.axis_y}" stroke="#dddddd"/>')
         label = "0" if t == 0 else format_lag(t)
-        out.append(f'<text x="{x:.1f}" y="{axis_y + 16}" text-anchor="middle" fill="#555555">{label}</text>')
-    out.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#888888"/>')
-    out.append(f'<text x="{left + plot_w / 2:.1f}" y="{axis_y + 32}" text-anchor="middle" fill="#555555">'
+        out.append(f'<text x="{x:.1f}" y="{f.axis_y + 16}" text-anchor="middle" fill="#555555">{label}</text>')
+    out.append(f'<line x1="{f.left}" y1="{f.axis_y}" x2="{f.left + f.plot_w}" y2="{f.axis_y}" stroke="#888888"/>')
+    out.append(f'<text x="{f.left + f.plot_w / 2:.1f}" y="{f.axis_y + 32}" text-anchor="middle" fill="#555555">'
                "time since the original</text>")
-    where = {c.copy_id: (x_of(c.lag_seconds), y_of(c.feed)) for c in story.copies}
-    where[story.id] = (x_of(0), y_of(story.feed))
+    return out
+
+
+def _marks(story: Story, f: _Frame) -> list[str]:
+    """The original, each copy, and the dashed lines from a copy to the copy it was taken from."""
+    where = {c.copy_id: (f.x(c.lag_seconds), f.y(c.feed)) for c in story.copies}
+    where[story.id] = (f.x(0), f.y(story.feed))
+    out = []
     for c in story.copies:
         if c.via_id is not None and c.via_id in where:
             (x1, y1), (x2, y2) = where[c.via_id], where[c.copy_id]
@@ -121,8 +151,11 @@ def story_svg(story: Story, width: int = 760) -> str:
         out.append(f'<g class="mark copy {escape(c.kind)}" data-entry-id="{c.copy_id}" '
                    f'data-credited="{str(c.credited).lower()}"><title>{escape(tip)}</title>'
                    f"{_mark(c.kind, x, y, 7, c.credited, color)}</g>")
-    ly = axis_y + 52
-    lx = 20.0
+    return out
+
+
+def _legend(ly: float) -> list[str]:
+    out, lx = [], 20.0
     legend = [("original", True, "#333333", "original"), ("verbatim", True, COLOR, "verbatim, credited"),
               ("excerpt", True, COLOR, "excerpt, credited"), ("edited", True, COLOR, "edited, credited"),
               ("verbatim", False, UNCREDITED, "hollow: not credited")]
@@ -133,7 +166,15 @@ def story_svg(story: Story, width: int = 760) -> str:
     out.append(f'<line x1="{lx + 4:.1f}" y1="{ly}" x2="{lx + 28:.1f}" y2="{ly}" stroke="#888888" '
                'stroke-dasharray="4 3"/>')
     out.append(f'<text x="{lx + 34:.1f}" y="{ly + 4}">taken via another copy</text>')
-    out.append("</svg>")
+    return out
+
+
+def story_svg(story: Story, width: int = 760) -> str:
+    """The story's spread as a standalone SVG document."""
+    f = _frame(story, width)
+    legend_h = 46
+    height = f.axis_y + 40 + legend_h
+    out = [*_head(story, f, height), *_grid(f), *_marks(story, f), *_legend(f.axis_y + 52), "</svg>"]
     return "\n".join(out) + "\n"
 
 
