@@ -108,14 +108,15 @@ def test_spun_copy_is_edited_and_covers_the_whole_story(world: World) -> None:
     assert exact.b_cov < 0.6 and exact.a_cov < 0.6
 
 
-def test_copy_that_adds_its_own_text_is_still_a_repost(world: World) -> None:
+def test_copy_that_adds_its_own_text_is_still_a_repost_of_the_whole_story(world: World) -> None:
+    """What a page puts around the story is not an edit of it: the wire's text ran whole."""
     world.add("wire", "a", ps(STORY[:6]), 0)
     own = [
         f"Paragraph {i} of the outlet's own analysis, which discusses regional shipping at length." for i in range(8)
     ]
     world.add("ledger", "bigger", ps(own[:4] + STORY[:6] + own[4:]), 1)
     link = world.link("bigger")
-    assert link is not None and link.coverage == 1.0 and link.kind == "edited"
+    assert link is not None and link.coverage == 1.0 and link.kind == "verbatim"
 
 
 def test_different_story_on_the_same_event_is_not_linked(world: World) -> None:

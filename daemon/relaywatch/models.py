@@ -108,6 +108,13 @@ class Link:
     lag_seconds: float
     credited: bool
     anomaly: str | None = None
+    added_before: int = 0  # words of the copy's own before the original's text (an intro, a caption)...
+    added_inside: int = 0  # ...inside it
+    added_after: int = 0   # ...and after it (a footer, a list of headlines)
+
+    @property
+    def added(self) -> int:
+        return self.added_before + self.added_inside + self.added_after
 
 
 @dataclass

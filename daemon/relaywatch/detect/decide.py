@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from relaywatch.detect import fingerprint as fpmod
+from relaywatch.detect.align import align
 from relaywatch.detect.measure import Measure, edited_shares, measure, own_words
 from relaywatch.detect.text import CleanText, credits_name
 from relaywatch.models import Link, StoredEntry
@@ -42,9 +43,9 @@ class MatchParams:
     min_containment: float = 0.4  # one text must be at least this share the other's words...
     min_coverage: float = 0.1     # ...and the other at least this share
     verbatim_coverage: float = 0.9
-    edit_tokens: int = 3          # a copy with this many words of its own is edited (and at most
-                                  # this many words swapped in a row count as edited in place)...
-    edit_share: float = 0.97      # ...or with less than this share of original words
+    edit_tokens: int = 3          # at most this many words put in place of as many are swapped, not added
+    edit_words: int = 1           # a copy that changed this many of the original's words is edited...
+    own_inside: int = 4           # ...or that wrote this many words of its own inside the original's text
     via_share: float = 0.7        # share of another copy's own changes repeated: taken from it...
     via_containment: float = 0.9  # ...when each holds at least this share of the other
     same_story: float = 0.8       # same feed and this similar both ways: an update, not a repost
@@ -203,26 +204,21 @@ def _precedes(new: StoredEntry, root: StoredEntry) -> bool:
     return new.when < root.when
 
 
-def kind(m: Measure, p: MatchParams) -> str:
-    """``verbatim``, ``excerpt`` or ``edited``; ``m`` measures the copy (a) against the original (b)."""
-    own = int(np.count_nonzero(~m.a_mask))
-    if own >= p.edit_tokens or m.a_cov < p.edit_share:
-        return "edited"
-    return "verbatim" if m.b_cov >= p.verbatim_coverage else "excerpt"
-
-
 def make_link(copy: StoredEntry, copy_fp: fpmod.Fingerprint, clean: CleanText, root: Known, m: Measure,
               via: int | None, p: MatchParams) -> Link:
-    """The link of a copy to its original; ``m`` measures the copy (a) against it (b). The
-    coverages of an edited copy count the words it changed in place (``edited_shares``)."""
+    """The link of a copy to its original; ``m`` measures the copy (a) against it (b). ``kind`` and
+    the words added come from aligning the two texts (``align``); the coverages of an edited copy
+    count the words it changed in place (``edited_shares``)."""
     anomaly = "copy dated before its original" if copy.when < root.entry.when else None
     lag = (copy.when - root.entry.when).total_seconds()
     credited = credits_name(clean, root.entry.credit_names)
-    k = kind(m, p)
+    al = align(root.fp.words.tolist(), copy_fp.words.tolist(), p.edit_tokens)
+    k = al.kind(p.edit_words, p.own_inside, p.verbatim_coverage)
     coverage, copy_share = m.b_cov, m.a_cov
     if k == "edited":
         copy_share, coverage = edited_shares(copy_fp, root.fp, m, p.edit_tokens)
-    return Link(root.id, copy.id, via, k, coverage, copy_share, lag, credited, anomaly)
+    return Link(root.id, copy.id, via, k, coverage, copy_share, lag, credited, anomaly,
+                al.added_before, al.added_inside, al.added_after)
 
 
 # -- via: the copy the new entry was taken from ----------------------------------------------------
