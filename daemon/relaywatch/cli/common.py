@@ -92,7 +92,7 @@ def config_option(f: F) -> F:
 
 def json_option(what: str | None = None) -> Callable[[F], F]:
     """``--json``; ``what`` says what the output holds."""
-    text = f"print JSON (times in UTC): {what}" if what else "print JSON (times in UTC)"
+    text = "print JSON instead of a table (times in UTC)" + (f": {what}" if what else "")
     return click.option("--json", "as_json", is_flag=True, help=text)
 
 
@@ -101,12 +101,13 @@ def all_option(f: F) -> F:
 
 
 def role_option(help_text: str | None = None) -> Callable[[F], F]:
-    return click.option("--role", type=click.Choice(ROLES), default="outlet", show_default=True, help=help_text)
+    return click.option("--role", type=click.Choice(ROLES), default="outlet", show_default=True,
+                        help=help_text or "the feed's role")
 
 
 def limit_option(default: int | None) -> Callable[[F], F]:
     text = "at most this many" + (f" (default {default})" if default is not None else "")
-    return click.option("--limit", type=int, default=default, help=text)
+    return click.option("--limit", type=int, default=default, metavar="N", help=text)
 
 
 def since_option(what: str) -> Callable[[F], F]:

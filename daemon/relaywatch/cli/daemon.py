@@ -15,7 +15,8 @@ from relaywatch.cli.common import CliState, command, outcome_line, pass_state
 @pass_state
 def run_cmd(state: CliState) -> None:
     """Run the daemon in the foreground: poll each feed when due, record reposts, send the daily
-    digest. Logs at INFO level unless --quiet; stop it with SIGTERM or Ctrl-C."""
+    digest (if [digest] names recipients). Logs at INFO level unless --quiet; SIGTERM or Ctrl-C
+    stops it once the polls in flight are done."""
     from relaywatch.poll.scheduler import Daemon
     from relaywatch.report.digest import add_digest_job
 
@@ -46,7 +47,7 @@ def poll_cmd(state: CliState, once: bool, names: tuple[str, ...]) -> None:
 @click.argument("file")
 @click.option("--feeds", "feeds_file", metavar="FEEDS.json",
               help="a JSON list of {name, role, credit}, one per feed of the archive")
-@click.option("--workers", type=int, default=None,
+@click.option("--workers", type=int, default=None, metavar="N",
               help="processes preparing text, beside the one matching and writing (default: cores - 1, at most 2)")
 @pass_state
 def ingest_cmd(state: CliState, file: str, feeds_file: str | None, workers: int | None) -> None:

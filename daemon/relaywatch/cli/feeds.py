@@ -52,7 +52,7 @@ def list_cmd(state: CliState, as_json: bool, include_all: bool) -> None:
 @click.argument("name")
 @click.argument("url")
 @role_option()
-@click.option("--interval", help="e.g. 15m (default from the config's [defaults])")
+@click.option("--interval", metavar="DURATION", help="e.g. 15m (default from the config's [defaults])")
 @click.option("--credit", multiple=True, metavar="NAME", help="a name that credits this feed (repeatable)")
 @pass_state
 def add_cmd(state: CliState, name: str, url: str, role: str, interval: str | None, credit: tuple[str, ...]) -> None:

@@ -49,7 +49,7 @@ def reposts_cmd(state: CliState, as_json: bool, since: str | None, feed: str | N
 @command("stories", "original stories with their copy counts, most copied first")
 @since_option("originals published")
 @click.option("--feed", metavar="NAME", help="only stories from this feed or copied by it")
-@click.option("--min-copies", type=int, default=1, help="only stories with at least this many copies")
+@click.option("--min-copies", type=int, default=1, metavar="N", help="only stories with at least this many copies")
 @limit_option(50)
 @json_option("an array, one object per story")
 @pass_state
