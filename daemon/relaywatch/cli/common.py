@@ -80,7 +80,7 @@ class OrderedGroup(click.Group):
 def command(name: str, short_help: str, group: click.Group | None = None) -> Callable[[F], click.Command]:
     """A command (of ``group``, if given) with the short help its group lists and the exit codes as epilog."""
     make = group.command if group is not None else click.command
-    return make(name, short_help=short_help, epilog=EXIT_CODES)  # type: ignore[no-any-return]
+    return make(name, short_help=short_help, epilog=EXIT_CODES)
 
 
 # -- shared options ---------------------------------------------------------------------------

@@ -23,7 +23,11 @@ def run_cmd(state: CliState) -> None:
     config = state.config
     with state.store() as store:
         daemon = Daemon(config, store)
-        daemon.extra_jobs.append(lambda sched: add_digest_job(sched, config, store))
+
+        def digest_job(scheduler: Any) -> None:
+            add_digest_job(scheduler, config, store)
+
+        daemon.extra_jobs.append(digest_job)
         daemon.run_forever()
 
 
