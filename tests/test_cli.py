@@ -98,3 +98,85 @@ def test_missing_config_file_is_one_line_and_exit_2(tmp_path: Path, capsys: pyte
     code, out, err = run(capsys, "-c", str(tmp_path / "none.toml"), "feeds", "list")
     assert (code, out) == (2, "")
     assert err.count("\n") == 1 and err.startswith("relaywatch: ") and "none.toml" in err
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    listed = [line.split()[0] for line in out.split("Commands:\n")[1].splitlines() if line.startswith("  ")]
+    assert listed == ["run", "poll", "ingest", "demo", "feeds", "reposts", "stories", "story", "outlets",
+                      "search", "status", "digest", "config", "Exit"]
+    assert "Exit status: 0 all well, 1 a runtime failure, 2 a usage or configuration error.\n" in out
+    code, out, _ = run(capsys, "-h")
+    assert code == 0 and out.startswith("Usage: relaywatch [OPTIONS] COMMAND [ARGS]...\n")
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from relaywatch import __version__
+
+    assert run(capsys, "--version") == (0, f"relaywatch {__version__}\n", "")
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "bogus") == (2, "", "Usage: relaywatch [OPTIONS] COMMAND [ARGS]...\n"
+                                           "Try 'relaywatch --help' for help.\n\nError: No such command 'bogus'.\n")
+
+
+def test_bad_option_value_is_a_usage_error(cfg: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "-c", cfg, "stories", "--limit", "x") == (
+        2, "", "Usage: relaywatch stories [OPTIONS]\nTry 'relaywatch stories --help' for help.\n\n"
+               "Error: Invalid value for '--limit': 'x' is not a valid integer.\n")
+    code, _, err = run(capsys, "-c", cfg, "feeds", "add", "x", "https://x.example/rss", "--role", "paper")
+    assert code == 2 and err.endswith("Error: Invalid value for '--role': 'paper' is not one of "
+                                      "'wire', 'outlet', 'relay'.\n")
+
+
+def test_digest_needs_print_or_send_before_reading_the_config(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    missing = str(tmp_path / "none.toml")
+    assert run(capsys, "-c", missing, "digest") == (
+        2, "", "Usage: relaywatch digest [OPTIONS]\nTry 'relaywatch digest --help' for help.\n\n"
+               "Error: one of --print or --send is required\n")
+    code, _, err = run(capsys, "-c", missing, "digest", "--print", "--send")
+    assert code == 2 and err.endswith("\nError: --print and --send cannot be used together\n")
+
+
+def test_bad_since_is_one_line_and_exit_2(cfg: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "-c", cfg, "reposts", "--since", "yesterday") == (
+        2, "", "relaywatch: --since must be a date like 2026-11-28 or 2026-11-28T07:00: 'yesterday'\n")
+
+
+def test_runtime_failure_is_one_line_and_exit_1(cfg: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "-c", cfg, "feeds", "remove", "nobody") == (1, "", "relaywatch: no feed named nobody\n")
+
+
+def test_config_from_the_environment(cfg: str, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELAYWATCH_CONFIG", cfg)
+    code, out, _ = run(capsys, "config")
+    assert code == 0 and out.endswith("feeds: 1 configured\n")
+
+
+def test_an_unexpected_error_is_one_line_without_traceback(cfg: str, capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr("relaywatch.cli.feeds.make_feed", broken)
+    assert run(capsys, "-c", cfg, "feeds", "add", "x", "https://x.example/rss") == (
+        1, "", "relaywatch: unexpected error: ZeroDivisionError: division by zero\n")
+
+
+def test_console_script_exits_with_the_code(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).parent / "relaywatch"  # installed by `pip install -e .`
+    if not script.exists():
+        pytest.skip(f"no console script beside {sys.executable}")
+    proc = subprocess.run([str(script), "-c", str(tmp_path / "none.toml"), "config"],
+                          capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.startswith("relaywatch: ") and proc.stderr.count("\n") == 1
+    proc = subprocess.run([str(script), "bogus"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.endswith("Error: No such command 'bogus'.\n")

@@ -1,0 +1,106 @@
+"""The commands that store entries: run, poll, demo, ingest (main.py tunes the interpreter for them)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from relaywatch.cli.common import CliState, command, outcome_line, pass_state
+
+
+@command("run", "run the daemon in the foreground (systemd runs this)")
+@pass_state
+def run_cmd(state: CliState) -> None:
+    """Run the daemon in the foreground: poll each feed when due, record reposts, send the daily
+    digest (if [digest] names recipients). Logs at INFO level unless --quiet; SIGTERM or Ctrl-C
+    stops it once the polls in flight are done."""
+    from relaywatch.poll.scheduler import Daemon
+    from relaywatch.report.digest import add_digest_job
+
+    config = state.config
+    with state.store() as store:
+        daemon = Daemon(config, store)
+
+        def digest_job(scheduler: Any) -> None:
+            add_digest_job(scheduler, config, store)
+
+        daemon.extra_jobs.append(digest_job)
+        daemon.run_forever()
+
+
+@command("poll", "poll the feeds that are due (--once: every feed, now) and exit")
+@click.option("--once", is_flag=True, help="poll every active feed now")
+@click.option("--feed", "names", multiple=True, metavar="NAME", help="only this feed (repeatable)")
+@pass_state
+def poll_cmd(state: CliState, once: bool, names: tuple[str, ...]) -> None:
+    """Poll the feeds that are due (with --once: every active feed), print one line per feed, exit."""
+    from relaywatch.poll.scheduler import poll_once
+
+    with state.store() as store:
+        results = poll_once(state.config, store, only_due=not once, names=list(names) or None)
+    for feed, outcome in results:
+        print(outcome_line(feed.name, outcome))
+    if not results:
+        print("no feed is due (use --once to poll every feed now)")
+
+
+@command("ingest", "backfill entries from a JSONL archive")
+@click.argument("file")
+@click.option("--feeds", "feeds_file", metavar="FEEDS.json",
+              help="a JSON list of {name, role, credit}, one per feed of the archive")
+@click.option("--workers", type=int, default=None, metavar="N",
+              help="processes preparing text, beside the one matching and writing (default: cores - 1, at most 2)")
+@pass_state
+def ingest_cmd(state: CliState, file: str, feeds_file: str | None, workers: int | None) -> None:
+    """Backfill entries from FILE, a JSONL archive (one entry per line), matching them as the
+    daemon would. Shows a progress bar on a terminal unless --quiet."""
+    from relaywatch.poll.archive import default_workers, ingest_file, load_feed_specs
+
+    specs = load_feed_specs(feeds_file) if feeds_file else {}
+    bar = _progress_bar(file) if sys.stderr.isatty() and not state.quiet else None
+    try:
+        with state.store() as store:
+            n = default_workers() if workers is None else workers
+            report = ingest_file(store, file, specs, workers=n, progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    c = report.counts
+    print(f"{report.lines} lines: {c.new} new entries, {c.updated} updated, {c.unchanged} unchanged, "
+          f"{c.links} links, {report.bad} skipped")
+
+
+def _progress_bar(file: str) -> Any:
+    """A tqdm bar on stderr, its total the archive's non-blank lines (if FILE is a file)."""
+    from tqdm import tqdm
+
+    total = None
+    if Path(file).is_file():
+        with Path(file).open(encoding="utf-8", errors="replace") as f:
+            total = sum(1 for line in f if line.strip())
+    return tqdm(total=total, unit="entries", desc="ingest", file=sys.stderr)
+
+
+@command("demo", "serve the bundled sample feeds on 127.0.0.1, poll them, show the reposts")
+@pass_state
+def demo_cmd(state: CliState) -> None:
+    """Serve the bundled sample feeds on 127.0.0.1:8765, poll them once into the configured
+    database and print the reposts found (no internet needed)."""
+    from relaywatch.demo import run_demo
+    from relaywatch.report.tables import RepostQuery, reposts, reposts_table
+
+    config = state.config
+    with state.store() as store:
+        results = run_demo(config, store)
+        rows = reposts(store, RepostQuery())
+    for feed, outcome in results:
+        print(outcome_line(feed.name, outcome))
+    print()
+    print(f"{len(rows)} reposts recorded in {config.database.path}:")
+    print(reposts_table(rows))
+
+
+COMMANDS: tuple[click.Command, ...] = (run_cmd, poll_cmd, ingest_cmd, demo_cmd)
