@@ -323,7 +323,7 @@ def test_failed_send_is_recorded_retried_with_backoff_and_never_dropped(
 def test_cli_send_failure_exits_non_zero_and_is_recorded(db: Path, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("relaywatch.report.digest.timemod.sleep", lambda s: None)
+    monkeypatch.setattr("relaywatch.report.digest.send.timemod.sleep", lambda s: None)
     config = _config_file(tmp_path, db, _free_port())
     assert cli.main(["-c", config, "digest", "--date", "2026-11-27", "--send"]) == 1
     err = capsys.readouterr().err
@@ -338,7 +338,7 @@ def test_quick_retries_within_one_send(db: Path, smtp: tuple[Collector, int],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     collector, port = smtp
     calls: list[int] = []
-    real = __import__("relaywatch.report.digest", fromlist=["smtp_send"]).smtp_send
+    real = __import__("relaywatch.report.digest.send", fromlist=["smtp_send"]).smtp_send
 
     def flaky(msg: EmailMessage, config: Config, recipients: Any) -> None:
         calls.append(1)
@@ -346,8 +346,8 @@ def test_quick_retries_within_one_send(db: Path, smtp: tuple[Collector, int],
             raise DigestError("421 try again later")
         real(msg, config, recipients)
 
-    monkeypatch.setattr("relaywatch.report.digest.smtp_send", flaky)
-    monkeypatch.setattr("relaywatch.report.digest.timemod.sleep", lambda s: None)
+    monkeypatch.setattr("relaywatch.report.digest.send.smtp_send", flaky)
+    monkeypatch.setattr("relaywatch.report.digest.send.timemod.sleep", lambda s: None)
     with Store(db) as store:
         assert send_digest(_config(db, port), store, DAY, retries=2).status == "sent"
     assert len(calls) == 3 and len(collector.messages) == 1
