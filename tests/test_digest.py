@@ -32,6 +32,7 @@ from relaywatch.models import ParsedEntry
 from relaywatch.poll.scheduler import Daemon
 from relaywatch.record.pipeline import Pipeline, prepare
 from relaywatch.report.digest import (
+    DigestContent,
     DigestError,
     DigestRunner,
     add_digest_job,
@@ -43,6 +44,7 @@ from relaywatch.report.digest import (
     render_text,
     send_digest,
 )
+from relaywatch.report.questions import Copy, Story, outlet_stats
 from relaywatch.store import Store
 
 from . import report_data
@@ -222,6 +224,29 @@ def test_day_window_follows_dst() -> None:
     assert (end - start) == timedelta(hours=23)
     start, end = day_window(date(2026, 7, 1), london)
     assert start == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
+
+
+def test_html_part_escapes_what_feeds_say_and_the_text_part_keeps_it() -> None:
+    """Titles, feed names and URLs come from feeds: in the HTML part they are text, never markup."""
+    nasty = 'It\'s "<script>alert(1)</script>" & <b>more</b>'
+    when = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    copy = Copy(copy_id=2, feed="<i>relay</i>", title=nasty, url="javascript:alert(1)", when=when,
+                lag_seconds=3600.0, kind="verbatim", coverage=1.0, credited=False, via_id=None, via_feed=None,
+                chain=(), anomaly=None, original_id=1, original_feed="wire", original_title=nasty)
+    story = Story(id=1, title=nasty, url='https://wire.example/a?b=1&c="2"', feed="wire",
+                  published=when - timedelta(hours=1), copies=(copy,))
+    start, end = day_window(DAY, ZoneInfo("UTC"))
+    content = DigestContent(DAY, "UTC", start, end, (story,), tuple(outlet_stats([copy])), (), ())
+    html = render_html(content)
+    assert "<script" not in html and "<b>" not in html and "<i>" not in html
+    assert 'href="javascript:' not in html                                    # not a link, only text
+    assert "It&#x27;s &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot; &amp; &lt;b&gt;more&lt;/b&gt;" in html
+    assert 'href="https://wire.example/a?b=1&amp;c=&quot;2&quot;"' in html
+    doc = lxml.html.document_fromstring(html)
+    assert doc.xpath("//h3")[0].text_content() == f"1. {nasty}"
+    assert doc.xpath("//h3/a/@href") == ['https://wire.example/a?b=1&c="2"']   # the one http(s) link
+    text = render_text(content)
+    assert f"1. {nasty}\n" in text and "- <i>relay</i>, +1h 00m, verbatim 100%" in text
 
 
 def test_cli_send_delivers_both_parts_and_records(db: Path, tmp_path: Path, smtp: tuple[Collector, int],

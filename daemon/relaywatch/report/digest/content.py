@@ -47,23 +47,28 @@ class DigestContent:
 
     @property
     def tz(self) -> ZoneInfo:
+        """The digest's zone."""
         return ZoneInfo(self.timezone)
 
     @property
     def copies(self) -> int:
+        """How many copies the day's stories have, all together."""
         return sum(len(s.copies) for s in self.stories)
 
     @property
     def uncredited(self) -> list[Copy]:
+        """The day's copies that do not credit their original, in the order they appeared."""
         return sorted((c for s in self.stories for c in s.copies if not c.credited),
                       key=lambda c: (c.when, c.copy_id))
 
     @property
     def empty(self) -> bool:
+        """Nothing to tell: no copy on the day and none found late."""
         return not self.stories and not self.late
 
     @property
     def title_day(self) -> str:
+        """The day as the digest's title writes it: Friday 27 November 2026."""
         return self.day.strftime("%A %-d %B %Y")
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 from datetime import datetime
 from functools import cache
-from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -92,7 +91,7 @@ def is_web_url(url: str) -> bool:
     return url.startswith(("http://", "https://"))
 
 
-def _escape(value: Any) -> Any:
+def _escape(value: object) -> Markup:
     """The HTML environment's ``finalize``: escape as ``html.escape`` does; safe markup passes."""
     if isinstance(value, Markup):
         return value
@@ -107,6 +106,7 @@ FILTERS = {"when": when, "copies_word": copies_word, "summary": summary, "percen
 
 
 def _environment(autoescape: bool) -> Environment:
+    """A Jinja2 environment on report/templates with the digest's filters, escaping or not."""
     env = Environment(loader=PackageLoader("relaywatch.report", "templates"), autoescape=autoescape,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True, finalize=_escape if autoescape else None)
