@@ -1,11 +1,16 @@
-"""The daily digest: content, MIME, SMTP delivery on 127.0.0.1 (aiosmtpd), once per day, catch-up, retry."""
+"""The daily digest: content, MIME, SMTP delivery on 127.0.0.1 (aiosmtpd) with and without login and STARTTLS,
+once per day, catch-up, retry."""
 
 from __future__ import annotations
 
 import email
 import logging
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email import policy
@@ -18,6 +23,7 @@ from zoneinfo import ZoneInfo
 import lxml.html
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from relaywatch import cli
@@ -27,6 +33,7 @@ from relaywatch.models import ParsedEntry
 from relaywatch.poll.scheduler import Daemon
 from relaywatch.record.pipeline import Pipeline
 from relaywatch.report.digest import (
+    DigestContent,
     DigestError,
     DigestRunner,
     add_digest_job,
@@ -38,6 +45,7 @@ from relaywatch.report.digest import (
     render_text,
     send_digest,
 )
+from relaywatch.report.questions import Copy, Story, outlet_stats
 from relaywatch.store import Store
 
 from . import report_data
@@ -51,9 +59,11 @@ class Collector:
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.sessions: list[tuple[bool, bool]] = []   # (authenticated, over TLS) of each message's session
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        self.sessions.append((bool(session.authenticated), session.ssl is not None))
         return "250 OK"
 
     def parsed(self, i: int = -1) -> EmailMessage:
@@ -70,16 +80,62 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextmanager
+def _smtp_server(handler: Collector, **smtp_options: Any) -> Iterator[int]:
+    """An aiosmtpd server on 127.0.0.1 (``smtp_options`` go to aiosmtpd's SMTP); yields its port."""
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **smtp_options)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
 @pytest.fixture()
 def smtp() -> Iterator[tuple[Collector, int]]:
     handler = Collector()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with _smtp_server(handler) as port:
         yield handler, port
-    finally:
-        controller.stop()
+
+
+class Authenticator:
+    """An aiosmtpd authenticator that accepts one user name and password and keeps every attempt."""
+
+    def __init__(self, login: str, password: str) -> None:
+        self.login = login
+        self.password = password
+        self.attempts: list[tuple[str, str, str]] = []   # (mechanism, login, password)
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        login, password = auth_data.login.decode(), auth_data.password.decode()
+        self.attempts.append((mechanism, login, password))
+        return AuthResult(success=(login, password) == (self.login, self.password), handled=False)
+
+
+SMTP_USER = "rw-digest"
+SMTP_PASSWORD = "s3cret-value"
+PASSWORD_ENV = "RW_TEST_SMTP_PASSWORD"
+
+
+@pytest.fixture()
+def smtp_auth() -> Iterator[tuple[Collector, Authenticator, int]]:
+    """A server on plain loopback that refuses mail before a successful AUTH (AUTH allowed without TLS)."""
+    handler, auth = Collector(), Authenticator(SMTP_USER, SMTP_PASSWORD)
+    with _smtp_server(handler, auth_required=True, auth_require_tls=False, authenticator=auth) as port:
+        yield handler, auth, port
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A throwaway certificate and key for 127.0.0.1, made with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
 
 
 @pytest.fixture()
@@ -96,15 +152,20 @@ def _config(db: Path, port: int, **digest: Any) -> Config:
                   smtp=SmtpConfig(host="127.0.0.1", port=port, security="none", timeout=5.0))
 
 
-def _config_file(tmp_path: Path, db: Path, port: int, extra: str = "") -> str:
+def _config_file(tmp_path: Path, db: Path, port: int, extra: str = "", smtp_extra: str = "") -> str:
     path = tmp_path / "rw.toml"
     path.write_text(f'[database]\npath = "{db}"\n'
                     f'[digest]\nto = {list(TO)!r}\nfrom = "relaywatch <relaywatch@example.org>"\n'
                     'timezone = "Europe/London"\ntime = "07:00"\n'
                     'list_unsubscribe = "<mailto:unsubscribe@example.org>"\n'
-                    f'{extra}[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 5.0\n',
-                    encoding="utf-8")
+                    f'{extra}[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 5.0\n'
+                    f'{smtp_extra}', encoding="utf-8")
     return str(path)
+
+
+def _with_login(config: Config, security: str = "none") -> Config:
+    return replace(config, smtp=replace(config.smtp, username=SMTP_USER, password_env=PASSWORD_ENV,
+                                        security=security))
 
 
 def _record(db: Path, day: date) -> dict[str, Any] | None:
@@ -164,6 +225,29 @@ def test_day_window_follows_dst() -> None:
     assert (end - start) == timedelta(hours=23)
     start, end = day_window(date(2026, 7, 1), london)
     assert start == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
+
+
+def test_html_part_escapes_what_feeds_say_and_the_text_part_keeps_it() -> None:
+    """Titles, feed names and URLs come from feeds: in the HTML part they are text, never markup."""
+    nasty = 'It\'s "<script>alert(1)</script>" & <b>more</b>'
+    when = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    copy = Copy(copy_id=2, feed="<i>relay</i>", title=nasty, url="javascript:alert(1)", when=when,
+                lag_seconds=3600.0, kind="verbatim", coverage=1.0, credited=False, via_id=None, via_feed=None,
+                chain=(), anomaly=None, original_id=1, original_feed="wire", original_title=nasty)
+    story = Story(id=1, title=nasty, url='https://wire.example/a?b=1&c="2"', feed="wire",
+                  published=when - timedelta(hours=1), copies=(copy,))
+    start, end = day_window(DAY, ZoneInfo("UTC"))
+    content = DigestContent(DAY, "UTC", start, end, (story,), tuple(outlet_stats([copy])), (), ())
+    html = render_html(content)
+    assert "<script" not in html and "<b>" not in html and "<i>" not in html
+    assert 'href="javascript:' not in html                                    # not a link, only text
+    assert "It&#x27;s &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot; &amp; &lt;b&gt;more&lt;/b&gt;" in html
+    assert 'href="https://wire.example/a?b=1&amp;c=&quot;2&quot;"' in html
+    doc = lxml.html.document_fromstring(html)
+    assert doc.xpath("//h3")[0].text_content() == f"1. {nasty}"
+    assert doc.xpath("//h3/a/@href") == ['https://wire.example/a?b=1&c="2"']   # the one http(s) link
+    text = render_text(content)
+    assert f"1. {nasty}\n" in text and "- <i>relay</i>, +1h 00m, verbatim 100%" in text
 
 
 def test_cli_send_delivers_both_parts_and_records(db: Path, tmp_path: Path, smtp: tuple[Collector, int],
@@ -324,7 +408,7 @@ def test_failed_send_is_recorded_retried_with_backoff_and_never_dropped(
 def test_cli_send_failure_exits_non_zero_and_is_recorded(db: Path, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("relaywatch.report.digest.timemod.sleep", lambda s: None)
+    monkeypatch.setattr("relaywatch.report.digest.send.timemod.sleep", lambda s: None)
     config = _config_file(tmp_path, db, _free_port())
     assert cli.main(["-c", config, "digest", "--date", "2026-11-27", "--send"]) == 1
     err = capsys.readouterr().err
@@ -339,7 +423,7 @@ def test_quick_retries_within_one_send(db: Path, smtp: tuple[Collector, int],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     collector, port = smtp
     calls: list[int] = []
-    real = __import__("relaywatch.report.digest", fromlist=["smtp_send"]).smtp_send
+    real = __import__("relaywatch.report.digest.send", fromlist=["smtp_send"]).smtp_send
 
     def flaky(msg: EmailMessage, config: Config, recipients: Any) -> None:
         calls.append(1)
@@ -347,8 +431,8 @@ def test_quick_retries_within_one_send(db: Path, smtp: tuple[Collector, int],
             raise DigestError("421 try again later")
         real(msg, config, recipients)
 
-    monkeypatch.setattr("relaywatch.report.digest.smtp_send", flaky)
-    monkeypatch.setattr("relaywatch.report.digest.timemod.sleep", lambda s: None)
+    monkeypatch.setattr("relaywatch.report.digest.send.smtp_send", flaky)
+    monkeypatch.setattr("relaywatch.report.digest.send.timemod.sleep", lambda s: None)
     with Store(db) as store:
         assert send_digest(_config(db, port), store, DAY, retries=2).status == "sent"
     assert len(calls) == 3 and len(collector.messages) == 1
@@ -404,6 +488,61 @@ def test_login_needs_the_password_from_the_environment(db: Path, smtp: tuple[Col
     with Store(db) as store, pytest.raises(DigestError) as info:
         send_digest(config, store, DAY, retries=0)   # this server offers no AUTH
     assert "s3cret-value" not in str(info.value)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # on purpose: loopback
+def test_login_on_a_server_that_requires_it(db: Path, smtp_auth: tuple[Collector, Authenticator, int],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    collector, auth, port = smtp_auth
+    monkeypatch.setenv(PASSWORD_ENV, SMTP_PASSWORD)
+    with Store(db) as store:
+        result = send_digest(_with_login(_config(db, port)), store, DAY, retries=0)
+    assert result.status == "sent"
+    assert [(login, password) for _, login, password in auth.attempts] == [(SMTP_USER, SMTP_PASSWORD)]
+    assert auth.attempts[0][0] in ("PLAIN", "LOGIN")
+    assert len(collector.messages) == 1 and collector.sessions == [(True, False)]
+    assert collector.parsed()["Subject"] == "relaywatch digest for 2026-11-27: 4 copies of 2 stories"
+    rec = _record(db, DAY)
+    assert rec is not None and rec["status"] == "sent"
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # on purpose: loopback
+def test_wrong_password_is_one_clean_line_and_the_day_is_not_sent(
+        db: Path, tmp_path: Path, smtp_auth: tuple[Collector, Authenticator, int],
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    collector, auth, port = smtp_auth
+    monkeypatch.setattr("relaywatch.report.digest.send.timemod.sleep", lambda s: None)
+    monkeypatch.setenv(PASSWORD_ENV, "wrong-horse-battery")
+    config = _config_file(tmp_path, db, port, smtp_extra=f'username = "{SMTP_USER}"\npassword_env = "{PASSWORD_ENV}"\n')
+    assert cli.main(["-c", config, "digest", "--date", "2026-11-27", "--send"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"relaywatch: cannot send the digest through 127.0.0.1:{port} (none): "
+                          "SMTPAuthenticationError: (535")
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "wrong-horse-battery" not in err and "wrong-horse-battery" not in caplog.text
+    assert auth.attempts and all(a[1:] == (SMTP_USER, "wrong-horse-battery") for a in auth.attempts)
+    assert collector.messages == []
+    rec = _record(db, DAY)
+    assert rec is not None and rec["status"] == "failed" and rec["sent_at"] is None
+    assert "535" in rec["last_error"] and "wrong-horse-battery" not in rec["last_error"]
+
+
+def test_login_after_starttls(db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """STARTTLS with a certificate the client verifies (trusted through SSL_CERT_FILE), then AUTH:
+    the server refuses AUTH and mail before TLS, so a delivered message went through both."""
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))   # ssl.create_default_context() in smtp_send trusts it
+    monkeypatch.setenv(PASSWORD_ENV, SMTP_PASSWORD)
+    collector, auth = Collector(), Authenticator(SMTP_USER, SMTP_PASSWORD)
+    with _smtp_server(collector, tls_context=server_tls, require_starttls=True, auth_required=True,
+                      authenticator=auth) as port, Store(db) as store:
+        result = send_digest(_with_login(_config(db, port), "starttls"), store, DAY, retries=0)
+    assert result.status == "sent"
+    assert [a[1:] for a in auth.attempts] == [(SMTP_USER, SMTP_PASSWORD)]
+    assert collector.sessions == [(True, True)]
 
 
 def test_digest_jobs_on_the_daemon_scheduler(db: Path, smtp: tuple[Collector, int]) -> None:

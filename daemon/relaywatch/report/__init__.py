@@ -1,2 +1,2 @@
 """Reading the record: the questions (``questions``, ``tables``), the spread timeline (``svg``)
-and the daily digest (``digest``)."""
+and the daily digest (``digest``: content, render, send; its templates in ``templates``)."""

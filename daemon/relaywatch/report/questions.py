@@ -2,7 +2,7 @@
 
 Each function reads the store and returns dataclasses (``as_dict`` gives JSON-ready dicts with
 UTC ISO times); the ``*_table`` functions render them as plain-text tables with local times.
-The digest (digest.py) is built from the same functions.
+The digest (``report.digest``) is built from the same functions.
 """
 
 from __future__ import annotations
