@@ -119,6 +119,38 @@ def test_copy_that_adds_its_own_text_is_still_a_repost_of_the_whole_story(world:
     assert link is not None and link.coverage == 1.0 and link.kind == "verbatim"
 
 
+def test_intact_story_under_a_caption_with_a_list_of_headlines_below_is_verbatim(world: World) -> None:
+    """A page's caption above the story and its "You may also like" list below it are the page's,
+    not changes to the story."""
+    world.add("wire", "a", ps(STORY), 0)
+    caption = ("Idle cranes stand at the Kestrel Point site in Port Alder, where work stopped on Monday after "
+               "a court ruling. Picture taken November 24.")
+    more = '<p>You may also like</p><p><a href="/x">Ferry fares to rise in spring</a></p>'
+    world.add("ledger", "page", ps([caption]) + ps(STORY) + more, 2)
+    link = world.link("page")
+    assert link is not None and link.kind == "verbatim" and link.coverage == 1.0
+
+
+def test_lead_only_cut_is_an_excerpt_and_a_reworded_copy_is_edited(world: World) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    world.add("ledger", "lead", ps(STORY[:4]), 1)
+    reworded = [STORY[0].replace("halted", "stopped")] + STORY[1:3] + [STORY[3].replace("told reporters", "said")]
+    world.add("courier", "reworded", ps(reworded + STORY[4:]), 1)
+    lead, edited = world.link("lead"), world.link("reworded")
+    assert lead is not None and lead.kind == "excerpt"
+    assert edited is not None and edited.kind == "edited"
+
+
+def test_a_link_to_the_original_is_a_credit_and_a_mention_is_not(world: World) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    linked = ps(STORY[:5]) + '<p>Read the report on <a href="https://wire.example.com/a">our partner\'s site</a>.</p>'
+    world.add("ledger", "linked", linked, 1)
+    world.add("courier", "site", ps(STORY[:5]) + '<p><a href="https://wire.example.com/">Photo gallery</a></p>', 1)
+    mention = ps(STORY[:5] + ["A spokesman for the authority told Meridian Wire that crews were idle."])
+    world.add("mirror", "mention", mention, 1)
+    assert [world.link(g).credited for g in ("linked", "site", "mention")] == [True, True, False]
+
+
 def test_different_story_on_the_same_event_is_not_linked(world: World) -> None:
     world.add("wire", "a", ps(STORY), 0)
     world.add("courier", "other", ps(OTHER_REPORT), 2)

@@ -111,6 +111,7 @@ class Link:
     added_before: int = 0  # words of the copy's own before the original's text (an intro, a caption)...
     added_inside: int = 0  # ...inside it
     added_after: int = 0   # ...and after it (a footer, a list of headlines)
+    credit_link: str | None = None  # the copy's link to the original's page or site, when that is its credit
 
     @property
     def added(self) -> int:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -211,14 +212,34 @@ def make_link(copy: StoredEntry, copy_fp: fpmod.Fingerprint, clean: CleanText, r
     count the words it changed in place (``edited_shares``)."""
     anomaly = "copy dated before its original" if copy.when < root.entry.when else None
     lag = (copy.when - root.entry.when).total_seconds()
-    credited = credits_name(clean, root.entry.credit_names)
+    credit_link = linked_to(clean.links, root.entry.url)
+    credited = credit_link is not None or credits_name(clean, root.entry.credit_names)
     al = align(root.fp.words.tolist(), copy_fp.words.tolist(), p.edit_tokens)
     k = al.kind(p.edit_words, p.own_inside, p.verbatim_coverage)
     coverage, copy_share = m.b_cov, m.a_cov
     if k == "edited":
         copy_share, coverage = edited_shares(copy_fp, root.fp, m, p.edit_tokens)
     return Link(root.id, copy.id, via, k, coverage, copy_share, lag, credited, anomaly,
-                al.added_before, al.added_inside, al.added_after)
+                al.added_before, al.added_inside, al.added_after, credit_link)
+
+
+def _site(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def linked_to(hrefs: Iterable[str], original_url: str) -> str | None:
+    """The copy's link that credits the original: to its page, else to its site (absolute links
+    only: a relative one points into the copy's own site)."""
+    if not original_url:
+        return None
+    absolute = [h for h in hrefs if urlsplit(h).scheme in ("http", "https")]
+    page = original_url.rstrip("/")
+    for h in absolute:
+        if h.rstrip("/") == page:
+            return h
+    site = _site(original_url)
+    return next((h for h in absolute if site and _site(h) == site), None)
 
 
 # -- via: the copy the new entry was taken from ----------------------------------------------------
