@@ -26,6 +26,14 @@ from relaywatch.runtime import tune_gc  # noqa: E402
 from relaywatch.store import Store  # noqa: E402
 
 
+def need_bench_extra() -> None:
+    """The baselines use datasketch, which only the ``bench`` extra installs: say so in one line."""
+    try:
+        import datasketch  # noqa: F401
+    except ImportError:
+        sys.exit("bench: datasketch is missing (the baseline needs it): pip install -e '.[bench]'")
+
+
 def need(path: Path) -> Path:
     if not path.exists():
         sys.exit(f"bench: {path} is absent (the shared corpora and tools sit beside the checkout)")

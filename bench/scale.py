@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchkit import TOOLS, need
+from benchkit import TOOLS, need, need_bench_extra
 from relaywatch.detect.prepare import METHOD, Prepared, prepare
 from relaywatch.models import ParsedEntry
 from relaywatch.record.matcher import Matcher
@@ -231,6 +231,8 @@ def main() -> None:
                     help="probe rounds by a new process on the final file (its caches cold; 0: none)")
     ap.add_argument("--db", type=Path, default=Path("/tmp/relaywatch-scale.db"))
     args = ap.parse_args()
+    if args.baseline:
+        need_bench_extra()
     tune_gc()  # as `relaywatch ingest` and the daemon do
     load_corpus()
     print(f"corpus: an order-2 Markov chain over Reuters-21578 ({len(_CHAIN)} word pairs)")

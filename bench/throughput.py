@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchkit import build, ingest, links_json, peak_rss_mb, score
+from benchkit import build, ingest, links_json, need_bench_extra, peak_rss_mb, score
 from relaywatch.poll.archive import default_workers
 
 THRESHOLD = 0.4
@@ -41,7 +41,7 @@ def ours(bench: Path, work: Path, workers: int) -> dict[str, object]:
 
 def baseline(bench: Path, work: Path) -> dict[str, object]:
     from datasketch import MinHash, MinHashLSH
-    from relaywatch import fingerprint, text
+    from relaywatch.detect import fingerprint, text
 
     feeds = {f["name"]: f["role"] for f in json.loads((bench / "feeds.json").read_text(encoding="utf-8"))}
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
@@ -80,6 +80,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, help="keep the generated set and databases here")
     ap.add_argument("--side", choices=["ours", "baseline"], help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.side != "ours":
+        need_bench_extra()
     with tempfile.TemporaryDirectory(prefix="relaywatch-throughput-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)

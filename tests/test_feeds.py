@@ -10,7 +10,7 @@ from pathlib import Path
 import feedparser
 import pytest
 from relaywatch.detect.prepare import prepare
-from relaywatch.poll.feeds import FeedError, entry_identity, parse_feed
+from relaywatch.poll.feeds import FeedError, entry_identity, parse_feed, sanitize_like_feedparser
 
 from ._servers import Response, TestServer
 
@@ -52,7 +52,7 @@ def test_billion_laughs_on_one_line_not_expanded() -> None:
     assert all("aaaaaaaaaaaaaaaaaaaa" not in e.title for e in doc.entries)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-32", "cp037"])
 def test_quadratic_blowup_bounded(encoding: str) -> None:
     # one literal entity of 20 KB referenced 1,000 times: 20 MB if expanded (feedparser's loose
     # parser expands it with no limit; scaled up, this took 11 GB and 90 s)
@@ -156,3 +156,29 @@ def test_the_richest_body_is_the_one_with_most_visible_text() -> None:
             f"<channel><title>t</title><item><guid>1</guid><title>Harbour</title><description><![CDATA[{teaser}]]>"
             f"</description><content:encoded><![CDATA[{story}]]></content:encoded></item></channel></rss>").encode()
     assert parse_feed(body, "http://127.0.0.1/feed.xml", now=NOW).entries[0].html.startswith("<p>The harbour")
+
+
+def test_feedparser_left_as_it_is() -> None:
+    """Nothing of feedparser is replaced: its DOCTYPE step is its own (the entity limit is applied
+    on the body before parsing) and its module attributes are as feedparser sets them."""
+    import feedparser.api
+    import feedparser.sanitizer
+
+    assert feedparser.api.replace_doctype is feedparser.sanitizer.replace_doctype
+    assert feedparser.SANITIZE_HTML and feedparser.RESOLVE_RELATIVE_URIS  # defaults, not switched off globally
+
+
+@pytest.mark.parametrize("fragment,expected", [
+    ("<b>x</b><script>y()</script> z", "<b>x</b> z"),
+    ('<p onclick="x()" style="color:red">t</p>', '<p style="color: red;">t</p>'),
+    ("caf\u00c3\u00a9 <i>ok</i>", "caf\u00c3\u00a9 <i>ok</i>"),  # already repaired text is not re-decoded
+    ("a\x0bb <i>c</i>\r\nd", "a\x0bb <i>c</i>\nd"),  # characters XML cannot carry make the trip
+    ("", ""),
+    ("<!-- unclosed <b>x", ""),
+])
+def test_sanitize_like_feedparser(fragment: str, expected: str) -> None:
+    assert sanitize_like_feedparser([fragment]) == [expected]
+    doc = ('<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry><title type="html">'
+           + fragment.replace("&", "&amp;").replace("<", "&lt;").replace("\x0b", "") + "</title></entry></feed>")
+    if "\x0b" not in fragment and "\u00c3" not in fragment and fragment:  # feedparser's own, on a real feed
+        assert feedparser.parse(doc.encode(), sanitize_html=True).entries[0].title == expected

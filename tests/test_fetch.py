@@ -268,3 +268,17 @@ def test_broken_compression_is_a_clear_error(srv: TestServer) -> None:
     url = srv.route("/bad.gz", Response(FEED, headers={"Content-Encoding": "gzip"}))
     with pytest.raises(FetchError, match=r"^the body is not valid gzip data \(Content-Encoding: gzip\)$"):
         Fetcher(cfg()).get(url)
+
+
+def test_urllib3_socket_hook_still_called(srv: TestServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """poll/http.py overrides urllib3's private ``HTTPConnection._new_conn`` to hand each socket to the
+    deadline watchdog (hence urllib3 pinned to 2.x): a urllib3 that stopped calling it would fail no
+    request, it would only let the deadline go unenforced."""
+    from relaywatch.poll import http
+
+    seen: list[object] = []
+    original = http._register
+    monkeypatch.setattr(http, "_register", lambda sock: (seen.append(sock), original(sock)))
+    url = srv.route("/hooked.xml", Response(FEED))
+    assert Fetcher(cfg()).get(url).body == FEED
+    assert len(seen) == 1

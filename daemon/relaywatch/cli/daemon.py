@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from relaywatch.cli.common import CliState, command, outcome_line, pass_state
+from relaywatch.poll.archive import ProgressLine
 
 
 @command("run", "run the daemon in the foreground (systemd runs this)")
@@ -73,15 +74,13 @@ def ingest_cmd(state: CliState, file: str, feeds_file: str | None, workers: int 
           f"{c.links} links, {report.bad} skipped")
 
 
-def _progress_bar(file: str) -> Any:
-    """A tqdm bar on stderr, its total the archive's non-blank lines (if FILE is a file)."""
-    from tqdm import tqdm
-
+def _progress_bar(file: str) -> ProgressLine:
+    """A progress line on stderr, its total the archive's non-blank lines (if FILE is a file)."""
     total = None
     if Path(file).is_file():
         with Path(file).open(encoding="utf-8", errors="replace") as f:
             total = sum(1 for line in f if line.strip())
-    return tqdm(total=total, unit="entries", desc="ingest", file=sys.stderr)
+    return ProgressLine(total, sys.stderr)
 
 
 @command("demo", "serve the bundled sample feeds on 127.0.0.1, poll them, show the reposts")

@@ -13,13 +13,14 @@ import json
 import logging
 import multiprocessing
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from relaywatch.config import ROLES, check_name
 from relaywatch.detect.prepare import Prepared, prepare
@@ -179,6 +180,35 @@ def default_workers() -> int:
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
     return max(0, min(2, cores - 1))
+
+
+class ProgressLine:
+    """``ingest``'s progress on a terminal, without tqdm: one line on ``out`` (stderr), rewritten in
+    place at most ten times a second: entries done (of ``total`` when known), share, rate. Use it
+    only when ``out`` is a TTY; ``update`` is the ``progress`` callback of :func:`ingest_file`."""
+
+    def __init__(self, total: int | None, out: TextIO, label: str = "ingest", unit: str = "entries") -> None:
+        self.total, self.out, self.label, self.unit = total, out, label, unit
+        self.done = 0
+        self._start = self._shown = time.monotonic()
+        self._show()
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if time.monotonic() - self._shown >= 0.1:
+            self._show()
+
+    def close(self) -> None:
+        self._show()
+        self.out.write("\n")
+        self.out.flush()
+
+    def _show(self) -> None:
+        self._shown = now = time.monotonic()
+        rate = self.done / (now - self._start) if now > self._start else 0.0
+        of = f"/{self.total:,} ({100 * self.done / self.total:.0f}%)" if self.total else ""
+        self.out.write(f"\r{self.label}: {self.done:,}{of} {self.unit}, {rate:,.0f}/s\x1b[K")
+        self.out.flush()
 
 
 def ingest_file(store: Store, path: str | Path, specs: dict[str, FeedSpec] | None = None,

@@ -186,6 +186,12 @@ def _register(sock: socket.socket) -> None:
         guard.add(sock)
 
 
+# urllib3 internals relied on below, hence ``urllib3>=2.2,<3`` in pyproject.toml: the private
+# ``HTTPConnection._new_conn`` (it opens the TCP socket; overridden to hand the socket to the
+# watchdog), ``HTTPConnectionPool.ConnectionCls`` and requests' ``poolmanager.pool_classes_by_scheme``.
+# urllib3 has no public hook for the socket it opens, so a new major release may rename or drop
+# these without notice. An override that is no longer called fails nothing by itself, the deadline
+# just stops holding: tests/test_fetch.py checks the hook is there and that trickling servers are cut.
 class _GuardedHTTPConnection(HTTPConnection):
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
