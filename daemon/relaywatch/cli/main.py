@@ -85,7 +85,7 @@ def cmd_feeds_list(args: argparse.Namespace, config: Config) -> int:
 
     with _store(config) as store:
         sync_feeds(config, store)
-        feeds = [f for f in store.feeds() if f.source != "ingest" or args.all]
+        feeds = [f for f in store.feeds.list() if f.source != "ingest" or args.all]
     rows = [{"name": f.name, "role": f.role, "url": f.url, "interval": f"{f.interval // 60}m",
              "status": f.status, "source": f.source, "credit": list(f.credit)} for f in feeds]
     if args.json:
@@ -105,15 +105,15 @@ def cmd_feeds_add(args: argparse.Namespace, config: Config) -> int:
     with _store(config) as store:
         if any(f.name == feed.name for f in config.feeds):
             raise ConfigError(f"feed '{feed.name}' is defined in {config.source}: edit it there")
-        existed = store.feed_by_name(feed.name) is not None
-        store.upsert_feed(feed.name, feed.url, feed.role, feed.credit, feed.interval, "cli")
+        existed = store.feeds.by_name(feed.name) is not None
+        store.feeds.upsert(feed.name, feed.url, feed.role, feed.credit, feed.interval, "cli")
     print(f"{'updated' if existed else 'added'} feed {feed.name} ({feed.role}) {feed.url}")
     return 0
 
 
 def cmd_feeds_remove(args: argparse.Namespace, config: Config) -> int:
     with _store(config) as store:
-        if not store.remove_feed(args.name):
+        if not store.feeds.remove(args.name):
             raise RelaywatchError(f"no feed named {args.name}")
     print(f"removed feed {args.name} (its entries and links are kept)")
     return 0
@@ -126,13 +126,13 @@ def cmd_feeds_import(args: argparse.Namespace, config: Config) -> int:
     with _store(config) as store:
         added = 0
         for f in found:
-            if store.feed_by_name(f.name) is None:
+            if store.feeds.by_name(f.name) is None:
                 added += 1
             try:
                 feed = make_feed(f.name, f.url, f.role, None, (), None, config.defaults)
             except ValueError as e:
                 raise ConfigError(f"{args.file}: {e}") from e
-            store.upsert_feed(feed.name, feed.url, feed.role, (), feed.interval, "opml")
+            store.feeds.upsert(feed.name, feed.url, feed.role, (), feed.interval, "opml")
     print(f"imported {len(found)} feeds from {args.file} ({added} new)")
     return 0
 

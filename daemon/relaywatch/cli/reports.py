@@ -118,7 +118,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     with _store(config) as store:
         sync_feeds(config, store)
         items = feed_status(store, include_ingest=args.all)
-        digests = store.digest_records((utcnow() - timedelta(days=14)).date().isoformat())
+        digests = store.digests.records((utcnow() - timedelta(days=14)).date().isoformat())
     if args.json:
         _print_json({"feeds": [h.as_dict() for h in items], "digests": digests})
         return 0
