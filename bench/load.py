@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     store = Store(db)
     for feed in sync_feeds(config, store):  # the daemon already knows the ETag of the 304 share
         if kinds[feed.name] == "304":
-            store.save_feed_state(replace(feed, etag=f'"f{int(feed.name[5:])}"'))
+            store.feeds.save_state(replace(feed, etag=f'"f{int(feed.name[5:])}"'))
 
     tune_gc()  # as `relaywatch run` does
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -247,11 +247,11 @@ def main(argv: list[str] | None = None) -> int:
             base = reader.query("SELECT max(id) AS m FROM polls")[0]["m"]
             t1 = time.monotonic()
             now = datetime.now(UTC)
-            for feed in reader.feeds():
+            for feed in reader.feeds.list():
                 with contextlib.suppress(Exception):  # feeds in backoff keep their own time
                     if feed.status == "ok":
                         daemon.scheduler.modify_job(f"feed-{feed.id}", next_run_time=now)
-            due = sum(1 for f in reader.feeds() if f.status == "ok")
+            due = sum(1 for f in reader.feeds.list() if f.status == "ok")
             while time.monotonic() - t1 < args.limit:
                 time.sleep(0.25)
                 n = reader.query("SELECT count(DISTINCT feed_id) AS n FROM polls WHERE id > ?", [base])[0]["n"]
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                          " FROM polls p WHERE p.id = (SELECT min(id) FROM polls q WHERE q.feed_id = p.feed_id)")
     durations = [r["duration_ms"] for r in first]
     polled_ids = {r["feed_id"] for r in first}
-    starved = [f.name for f in reader.feeds() if f.id not in polled_ids and f.source == "config"]
+    starved = [f.name for f in reader.feeds.list() if f.id not in polled_ids and f.source == "config"]
     status_counts: dict[str, int] = {}
     for r in first:
         key = str(r["http_status"]) if r["http_status"] else ("timeout" if "timed out" in (r["error"] or "")

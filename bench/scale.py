@@ -42,7 +42,7 @@ from benchkit import TOOLS, need, need_bench_extra
 from relaywatch.detect.prepare import METHOD, Prepared, prepare
 from relaywatch.models import ParsedEntry
 from relaywatch.record.matcher import Matcher
-from relaywatch.record.pipeline import Pipeline
+from relaywatch.record.pipeline import Pipeline, entry_text
 from relaywatch.runtime import tune_gc
 from relaywatch.store import Store
 
@@ -134,7 +134,7 @@ def probe(store: Store, n: int, round_no: int, probes: int) -> dict[str, float]:
     copies = [(rng.randrange(n), i) for i in range(probes)]
     matcher = TimedMatcher(store)  # a cold fingerprint cache: candidates are re-read from the database
     pipeline = Pipeline(store, matcher)
-    feed = store.ensure_feed(f"probe-{round_no}", "relay")
+    feed = store.feeds.ensure(f"probe-{round_no}", "relay")
     whole: list[float] = []
     found = 0
     for src, k in copies:
@@ -143,9 +143,9 @@ def probe(store: Store, n: int, round_no: int, probes: int) -> dict[str, float]:
         t = time.perf_counter()
         pipeline.ingest(feed, [item], datetime.now(UTC))
         whole.append((time.perf_counter() - t) * 1000)
-        state = store.entry_state(feed.id, item.entry.guid)
-        link = store.link_of(state[0]) if state else None
-        found += link is not None and store.entry(link.original_id).guid == f"e{src}"
+        state = store.entries.state(feed.id, item.entry.guid)
+        link = store.links.of(state[0]) if state else None
+        found += link is not None and store.entries.get(link.original_id).guid == f"e{src}"
     false = 0
     for k in range(probes):
         item = _prepare(50_000_000 + round_no * probes + k)  # never stored
@@ -161,15 +161,15 @@ def probe(store: Store, n: int, round_no: int, probes: int) -> dict[str, float]:
 
 
 def grow(store: Store, start: int, stop: int, workers: int) -> Iterator[int]:
-    feed = store.ensure_feed("scale", "outlet")
+    feed = store.feeds.ensure("scale", "outlet")
     now = datetime.now(UTC)
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         for lo in range(start, stop, 5000):
             items = pool.map(_prepare, range(lo, min(stop, lo + 5000)), chunksize=100)
             with store.transaction():
                 for item in items:
-                    eid = store.insert_entry(feed.id, item.entry, item.clean, item.content_hash, now)
-                    store.save_fingerprint(eid, METHOD, len(item.fp.shingles), item.fp.winnowed, item.fp.tokens)
+                    eid = store.entries.insert(feed.id, item.entry, entry_text(item.clean), item.content_hash, now)
+                    store.index.save_fingerprint(eid, METHOD, len(item.fp.shingles), item.fp.winnowed, item.fp.tokens)
             yield min(stop, lo + 5000)
 
 

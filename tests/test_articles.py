@@ -66,8 +66,8 @@ def site() -> TestServer:
 def test_article_text_fetched_once_stored_and_matched(site: TestServer, tmp_path: Path) -> None:
     cfg = config(tmp_path)
     store = Store(cfg.database.path)
-    wire = store.upsert_feed("wire", site.url("/wire.xml"), "wire", (), 1800, "cli")
-    outlet = store.upsert_feed("outlet", site.url("/summaries.xml"), "outlet", (), 1800, "cli")
+    wire = store.feeds.upsert("wire", site.url("/wire.xml"), "wire", (), 1800, "cli")
+    outlet = store.feeds.upsert("outlet", site.url("/summaries.xml"), "outlet", (), 1800, "cli")
     poller = Poller(cfg, store)
     assert poller.poll(wire).error is None
     out = poller.poll(outlet)
@@ -86,12 +86,12 @@ def test_article_text_fetched_once_stored_and_matched(site: TestServer, tmp_path
     assert link and link[0]["original_id"] == rows["w1"]["id"]
 
     # polled again, and by a fresh poller (a restart): no article page is fetched twice
-    poller.poll(store.feed(outlet.id))
-    Poller(cfg, store).poll(store.feed(outlet.id))
+    poller.poll(store.feeds.get(outlet.id))
+    Poller(cfg, store).poll(store.feeds.get(outlet.id))
     relay_body = rss([("r1", "Story 1", summary(1))]).decode().replace(
         "<link>http://127.0.0.1/r1</link>", f"<link>{site.url('/a/1.html')}</link>")
     site.route("/relay.xml", Response(relay_body.encode()))
-    relay = store.upsert_feed("relay", site.url("/relay.xml"), "relay", (), 1800, "cli")
+    relay = store.feeds.upsert("relay", site.url("/relay.xml"), "relay", (), 1800, "cli")
     assert Poller(cfg, store).poll(relay).new_entries == 1
     assert len(site.hits_for("/a/1.html")) == 1 and len(site.hits_for("/a/2.html")) == 1
     assert len(site.hits_for("/robots.txt")) <= 2  # once per poller (process), not once per article
@@ -107,7 +107,7 @@ def poll_one_article_feed(srv: TestServer, tmp_path: Path) -> tuple[Store, PollO
     srv.route("/f.xml", Response(body.encode()))
     cfg = config(tmp_path)
     store = Store(cfg.database.path)
-    feed = store.upsert_feed("f", srv.url("/f.xml"), "outlet", (), 1800, "cli")
+    feed = store.feeds.upsert("f", srv.url("/f.xml"), "outlet", (), 1800, "cli")
     return store, Poller(cfg, store).poll(feed)
 
 
@@ -147,7 +147,7 @@ def test_fetch_article_setting(tmp_path: Path, feed_setting: bool | None, summar
         cfg = parse_config(f'[database]\npath = "{tmp_path / "a.db"}"\n[defaults]\nsummary_words = {summary_words}\n'
                            "[fetch]\nper_host_delay = 0\n")
         store = Store(cfg.database.path)
-        feed = store.upsert_feed("f", srv.url("/f.xml"), "outlet", (), 1800, "cli", feed_setting)
+        feed = store.feeds.upsert("f", srv.url("/f.xml"), "outlet", (), 1800, "cli", feed_setting)
         Poller(cfg, store).poll(feed)
         assert (len(srv.hits_for("/a/1.html")) == 1) == fetched
         store.close()

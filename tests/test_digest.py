@@ -170,7 +170,7 @@ def _with_login(config: Config, security: str = "none") -> Config:
 
 def _record(db: Path, day: date) -> dict[str, Any] | None:
     with Store(db) as s:
-        return s.digest_record(day.isoformat())
+        return s.digests.record(day.isoformat())
 
 
 def _parts(msg: EmailMessage) -> tuple[str, str]:
@@ -197,7 +197,7 @@ def test_copy_found_after_its_days_digest_comes_in_the_next_one(db: Path) -> Non
     """A copy of the 26th that relaywatch only finds at 09:00 on the 27th, after the 26th's 07:00
     digest went out: the 27th's digest lists it as found late; no digest loses it."""
     with Store(db) as store:
-        feed = store.ensure_feed("late-blog", "relay")
+        feed = store.feeds.ensure("late-blog", "relay")
         entry = ParsedEntry(guid="lb-comet", url="https://late.example/comet", title="Comet bit found",
                             html=report_data._html(report_data.COMET),
                             published=datetime(2026, 11, 26, 20, 0, tzinfo=UTC), published_raw=None,
@@ -325,7 +325,7 @@ def test_two_senders_at_once_send_once(db: Path, smtp: tuple[Collector, int]) ->
     config = _config(db, port)
     now = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
     with Store(db) as a, Store(db) as b:
-        claim = a.claim_digest(DAY.isoformat(), "Europe/London", "<x@example.org>", now, now - timedelta(minutes=15))
+        claim = a.digests.claim(DAY.isoformat(), "Europe/London", "<x@example.org>", now, now - timedelta(minutes=15))
         assert claim is not None  # daemon A is sending...
         assert send_digest(config, b, DAY, now=now + timedelta(minutes=1)).status == "in-progress"
         # ...and died: after the stale time another sender takes the day, with the same Message-ID
@@ -364,9 +364,9 @@ def test_catch_up_window_and_first_start(db: Path, smtp: tuple[Collector, int],
     with Store(db) as store:
         # first start long after the data: only the latest due day, not a backlog
         assert due_days(config, store, datetime(2026, 12, 10, 8, 0, tzinfo=UTC)) == [date(2026, 12, 9)]
-        store.claim_digest("2026-11-26", "Europe/London", "<a@x>", datetime(2026, 11, 27, 7, 0, tzinfo=UTC),
+        store.digests.claim("2026-11-26", "Europe/London", "<a@x>", datetime(2026, 11, 27, 7, 0, tzinfo=UTC),
                            datetime(2026, 11, 27, tzinfo=UTC))
-        store.finish_digest("2026-11-26", TO, "<a@x>", "s", datetime(2026, 11, 27, 7, 0, tzinfo=UTC), 1, 1)
+        store.digests.finish("2026-11-26", TO, "<a@x>", "s", datetime(2026, 11, 27, 7, 0, tzinfo=UTC), 1, 1)
         with caplog.at_level(logging.WARNING, logger="relaywatch.report.digest"):
             days = due_days(config, store, datetime(2026, 12, 10, 8, 0, tzinfo=UTC))
         assert days == [date(2026, 12, 3) + timedelta(days=i) for i in range(7)]
@@ -381,26 +381,26 @@ def test_failed_send_is_recorded_retried_with_backoff_and_never_dropped(
     closed = _free_port()  # nothing listens there
     now = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
     with Store(db) as store:
-        store.claim_digest("2026-11-26", "Europe/London", "<a@x>", now, now)  # the 26th went out earlier
-        store.finish_digest("2026-11-26", TO, "<a@x>", "s", now, 1, 1)
+        store.digests.claim("2026-11-26", "Europe/London", "<a@x>", now, now)  # the 26th went out earlier
+        store.digests.finish("2026-11-26", TO, "<a@x>", "s", now, 1, 1)
         runner = DigestRunner(_config(db, closed), store)
         with caplog.at_level(logging.ERROR, logger="relaywatch.report.digest"):
             assert runner.run_due(now) == []
         assert "digest for 2026-11-27 NOT sent" in caplog.text and f"127.0.0.1:{closed}" in caplog.text
-        rec = store.digest_record("2026-11-27")
+        rec = store.digests.record("2026-11-27")
         assert rec is not None and rec["status"] == "failed" and rec["attempts"] == 1
         assert "ConnectionRefusedError" in rec["last_error"] and rec["next_attempt"] == "2026-11-28T07:05:00Z"
         # within the backoff nothing is tried; then it is tried again, and the wait doubles
         assert [r.status for r in runner.run_due(now + timedelta(minutes=3))] == ["waiting"]
-        assert store.digest_record("2026-11-27")["attempts"] == 1  # type: ignore[index]
+        assert store.digests.record("2026-11-27")["attempts"] == 1  # type: ignore[index]
         runner.run_due(now + timedelta(minutes=5))
-        rec = store.digest_record("2026-11-27")
+        rec = store.digests.record("2026-11-27")
         assert rec is not None and rec["attempts"] == 2 and rec["next_attempt"] == "2026-11-28T07:15:00Z"
         # the server is back: the day goes out, late, once
         runner = DigestRunner(_config(db, port), store)
         sent = runner.run_due(now + timedelta(minutes=16))
         assert [r.status for r in sent] == ["sent"]
-        rec = store.digest_record("2026-11-27")
+        rec = store.digests.record("2026-11-27")
         assert rec is not None and rec["status"] == "sent" and rec["attempts"] == 3
     assert len(collector.messages) == 1
 
@@ -471,7 +471,7 @@ def test_empty_day_sends_nothing_found_or_skips(db: Path, smtp: tuple[Collector,
         assert "MOST REPUBLISHED" not in text
         other = date(2026, 11, 21)
         result = send_digest(_config(db, port, send_empty=False), store, other)
-        assert result.status == "skipped" and store.digest_record("2026-11-21")["status"] == "skipped"  # type: ignore[index]
+        assert result.status == "skipped" and store.digests.record("2026-11-21")["status"] == "skipped"  # type: ignore[index]
         assert send_digest(_config(db, port, send_empty=False), store, other).status == "already-sent"
     assert len(collector.messages) == 1
 

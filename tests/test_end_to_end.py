@@ -73,7 +73,7 @@ def test_rss_atom_and_rdf_feeds_end_to_end(tmp_path: Path) -> None:
                                  "WHERE f.name = 'echo-relay' AND e.title LIKE '%from Daily Ledger'")
             assert all(p in boiler[0]["boilerplate"] for p in
                        ("wordpress-appeared-first", "ifttt-from", "blogspot-no-comments"))
-            feeds = {f.name: f for f in store.feeds()}
+            feeds = {f.name: f for f in store.feeds.list()}
             assert feeds["echo-relay"].title == "Echo Relay Blog"
             assert all(f.status == "ok" and f.last_modified for f in feeds.values())
             # the run leaves every entry in the full-text index (search_entries itself does not catch up)
@@ -125,7 +125,7 @@ def test_conditional_get_with_etag_gives_304(tmp_path: Path, httpserver: HTTPSer
         assert (first.http_status, first.new_entries) == (200, 1)
         assert (second.http_status, second.new_entries, second.error) == (304, 0, None)
         assert seen == [None, '"v1"']
-        assert store.feed_by_name("f").etag == '"v1"'  # type: ignore[union-attr]
+        assert store.feeds.by_name("f").etag == '"v1"'  # type: ignore[union-attr]
 
 
 def test_permanent_redirect_is_remembered(tmp_path: Path, httpserver: HTTPServer) -> None:
@@ -136,7 +136,7 @@ def test_permanent_redirect_is_remembered(tmp_path: Path, httpserver: HTTPServer
     with Store(config.database.path) as store:
         (_, outcome), = poll_once(config, store)
         assert (outcome.http_status, outcome.new_entries) == (200, 1)
-        assert store.feed_by_name("f").url == httpserver.url_for("/new")  # type: ignore[union-attr]
+        assert store.feeds.by_name("f").url == httpserver.url_for("/new")  # type: ignore[union-attr]
 
 
 def test_config_url_change_wins_over_an_old_redirect(tmp_path: Path, httpserver: HTTPServer) -> None:
@@ -144,7 +144,7 @@ def test_config_url_change_wins_over_an_old_redirect(tmp_path: Path, httpserver:
     config = make_config(tmp_path, f'[[feeds]]\nname = "f"\nurl = "{httpserver.url_for("/b")}"\n')
     with Store(config.database.path) as store:
         poll_once(config, store)
-        assert store.feed_by_name("f").url == httpserver.url_for("/b")  # type: ignore[union-attr]
+        assert store.feeds.by_name("f").url == httpserver.url_for("/b")  # type: ignore[union-attr]
 
 
 def test_gone_feed_stops_being_polled(tmp_path: Path, httpserver: HTTPServer) -> None:
@@ -154,7 +154,7 @@ def test_gone_feed_stops_being_polled(tmp_path: Path, httpserver: HTTPServer) ->
                                    f'[[feeds]]\nname = "ok"\nurl = "{httpserver.url_for("/ok")}"\n')
     with Store(config.database.path) as store:
         poll_once(config, store)
-        gone = store.feed_by_name("gone")
+        gone = store.feeds.by_name("gone")
         assert gone is not None and gone.status == "gone" and gone.next_poll is None
         assert gone.last_error == "HTTP 410 Gone: the publisher removed this feed; polling stopped"
         again = poll_once(config, store)
@@ -183,7 +183,7 @@ def test_dead_host_and_malformed_feed_are_recorded_and_the_rest_goes_on(tmp_path
         results = {f.name: o for f, o in poll_once(config, store)}
         assert results["ok"].new_entries == 1 and results["ok"].error is None
         assert results["bozo"].new_entries == 1 and results["bozo"].error.startswith("malformed feed")
-        feeds = {f.name: f for f in store.feeds()}
+        feeds = {f.name: f for f in store.feeds.list()}
         for name in ("dead", "garbage"):
             f = feeds[name]
             assert f.status == "error" and f.failures == 1, name
@@ -192,7 +192,7 @@ def test_dead_host_and_malformed_feed_are_recorded_and_the_rest_goes_on(tmp_path
         assert feeds["dead"].last_error.startswith("cannot connect to 127.0.0.1:")  # type: ignore[union-attr]
         assert feeds["garbage"].last_error.startswith("not a feed")  # type: ignore[union-attr]
         poll_once(config, store, names=["dead"])
-        assert store.feed_by_name("dead").failures == 2  # type: ignore[union-attr]
+        assert store.feeds.by_name("dead").failures == 2  # type: ignore[union-attr]
         errors = store.query("SELECT count(*) AS n FROM polls WHERE error IS NOT NULL")[0]["n"]
         assert errors == 4
 

@@ -201,7 +201,7 @@ def test_locked_database_waits_and_retries(tmp_path: Path, how: str, busy_timeou
         url = srv.route("/f.xml", Response(rss([(f"g{i}", f"T{i}", story(i)) for i in range(5)])))
         config = make_config(tmp_path)
         store = Store(config.database.path, busy_timeout=busy_timeout)
-        feed = store.upsert_feed("f", url, "outlet", (), 1800, "cli")
+        feed = store.feeds.upsert("f", url, "outlet", (), 1800, "cli")
         started = threading.Event()
         t0 = time.monotonic()
         holder = _hold(Path(config.database.path), 2.5, how, started)
@@ -210,7 +210,7 @@ def test_locked_database_waits_and_retries(tmp_path: Path, how: str, busy_timeou
         took = time.monotonic() - t0
         holder.join(30)
         assert out.error is None and out.recorded and out.new_entries == 5
-        assert store.feed(feed.id).status == "ok" and store.count("entries") == 5
+        assert store.feeds.get(feed.id).status == "ok" and store.count("entries") == 5
         if how == "writer":
             assert took >= 2.0  # it waited for the lock instead of failing
         else:
@@ -230,7 +230,7 @@ def test_readonly_or_full_database_then_recovers(tmp_path: Path, caplog: pytest.
         url = srv.route("/f.xml", Response(rss([(f"g{i}", f"T{i}", story(i)) for i in range(5)])))
         config = make_config(tmp_path)
         store = Store(config.database.path)
-        feed = store.upsert_feed("f", url, "outlet", (), 1800, "cli")
+        feed = store.feeds.upsert("f", url, "outlet", (), 1800, "cli")
         poller = Poller(config, store)
         if fault == "max_page_count":  # the file may not grow: what SQLite says when the disk is full
             pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
@@ -244,7 +244,7 @@ def test_readonly_or_full_database_then_recovers(tmp_path: Path, caplog: pytest.
         assert errors and all("\n" not in r.getMessage() for r in errors)
         assert store.count("entries") == 0
         if out.recorded:  # a full disk may still take the small feed-state update: the error is on the feed
-            after = store.feed(feed.id)
+            after = store.feeds.get(feed.id)
             assert after.status == "error" and after.last_error and message in after.last_error
         else:  # nothing could be written: the error is in the log and in the outcome
             assert any("cannot record the poll" in r.getMessage() for r in errors)
@@ -253,9 +253,9 @@ def test_readonly_or_full_database_then_recovers(tmp_path: Path, caplog: pytest.
 
         out_recorded = int(out.recorded)
         store.conn.execute(fix)
-        out = poller.poll(store.feed(feed.id))
+        out = poller.poll(store.feeds.get(feed.id))
         assert out.error is None and out.recorded and out.new_entries == 5
-        assert store.feed(feed.id).status == "ok" and store.count("polls") == 1 + out_recorded
+        assert store.feeds.get(feed.id).status == "ok" and store.count("polls") == 1 + out_recorded
         assert store.query("PRAGMA integrity_check") == [{"integrity_check": "ok"}]
         store.close()
 
@@ -267,7 +267,7 @@ def test_chmod_readonly_file_is_a_clear_error(tmp_path: Path, caplog: pytest.Log
         url = srv.route("/f.xml", Response(rss([("g1", "T1", story(1))])))
         config = make_config(tmp_path)
         store = Store(config.database.path)
-        feed = store.upsert_feed("f", url, "outlet", (), 1800, "cli")
+        feed = store.feeds.upsert("f", url, "outlet", (), 1800, "cli")
         store.close()
         files = list(tmp_path.glob("relaywatch.db*"))
         for p in files:
@@ -304,7 +304,7 @@ def test_daemon_does_not_spin_while_database_refuses_writes(tmp_path: Path) -> N
             store.conn.execute("PRAGMA query_only = 0")
             polls = store.count("polls")
             _wait(lambda: store.count("polls") > polls, 10)  # recovered: polls recorded again
-            assert store.feed_by_name("f").status == "ok"  # type: ignore[union-attr]
+            assert store.feeds.by_name("f").status == "ok"  # type: ignore[union-attr]
         finally:
             daemon.stop()
             store.close()
@@ -334,8 +334,8 @@ def test_clock_skew_flagged_and_lags_sane(tmp_path: Path) -> None:
             "Thu, 01 Jan 1970 00:00:00 GMT", "Fri, 31 Dec 2100 00:00:00 GMT"])))
         config = make_config(tmp_path)
         store = Store(config.database.path)
-        w = store.upsert_feed("wire", srv.url("/wire.xml"), "wire", (), 1800, "cli")
-        c = store.upsert_feed("copier", srv.url("/copy.xml"), "outlet", (), 1800, "cli")
+        w = store.feeds.upsert("wire", srv.url("/wire.xml"), "wire", (), 1800, "cli")
+        c = store.feeds.upsert("copier", srv.url("/copy.xml"), "outlet", (), 1800, "cli")
         poller = Poller(config, store)
         assert poller.poll(w).error is None
         assert poller.poll(c).error is None

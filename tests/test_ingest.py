@@ -52,7 +52,7 @@ def test_ingest_links_copies_and_reports_bad_lines(store: Store, archive: Path, 
     lag = {r["copy_feed"]: r["lag_seconds"] for r in reposts(store)}
     assert lag == {"ledger": 3.5 * 3600, "echo": 4 * 3600}  # +01:00 converted to UTC
     # the run leaves every entry in the full-text index (search_entries itself does not catch up)
-    assert {r["feed"] for r in store.search_entries("Kestrel")} == {"meridian", "ledger", "echo"}
+    assert {r["feed"] for r in store.reports.search("Kestrel")} == {"meridian", "ledger", "echo"}
 
 
 def test_reingesting_the_same_file_adds_nothing(store: Store, archive: Path, specs: Path) -> None:
@@ -78,7 +78,7 @@ def test_worker_processes_give_the_same_result(tmp_path: Path, archive: Path, sp
 
 def test_feed_roles_come_from_the_feeds_list(store: Store, archive: Path, specs: Path) -> None:
     ingest_file(store, archive, load_feed_specs(specs))
-    feed = store.feed_by_name("echo")
+    feed = store.feeds.by_name("echo")
     assert feed is not None and feed.role == "relay"
 
 

@@ -34,17 +34,17 @@ class World:
 
     def add(self, feed: str, guid: str, body: str, hours: float, title: str = "") -> int:
         role, credit = FEEDS[feed]
-        f = self.store.ensure_feed(feed, role, credit)
+        f = self.store.feeds.ensure(feed, role, credit)
         entry = ParsedEntry(guid=guid, url=f"https://{feed}.example.com/{guid}", title=title or guid, html=body,
                             published=T0 + timedelta(hours=hours), published_raw=None, date_flag=None)
         self.pipeline.ingest(f, [prepare(entry)], NOW)
-        state = self.store.entry_state(f.id, guid)
+        state = self.store.entries.state(f.id, guid)
         assert state is not None
         self.ids[guid] = state[0]
         return state[0]
 
     def link(self, guid: str) -> Link | None:
-        return self.store.link_of(self.ids[guid])
+        return self.store.links.of(self.ids[guid])
 
 
 @pytest.fixture

@@ -28,8 +28,8 @@ def _items(feed: str, n: int, text: list[str]) -> list[Prepared]:
 
 def test_waiting_polls_are_written_in_one_transaction_and_fail_alone(store: Store) -> None:
     pipeline = Pipeline(store)
-    wire = store.ensure_feed("wire", "wire")
-    ledger = store.ensure_feed("ledger", "outlet")
+    wire = store.feeds.ensure("wire", "wire")
+    ledger = store.feeds.ensure("ledger", "outlet")
     ghost = Feed(id=9999, name="ghost", url="", role="outlet")  # not in the database: its inserts fail
     batches = [(wire, _items("wire", 1, STORY)), (ghost, _items("ghost", 2, ["Another story, told briefly."] * 3)),
                (ledger, _items("ledger", 1, STORY))]
@@ -68,7 +68,7 @@ def test_a_lone_poll_raises_its_own_error_and_the_next_one_writes(store: Store) 
     with pytest.raises(sqlite3.IntegrityError):
         pipeline.ingest(Feed(id=9999, name="ghost", url="", role="outlet"), _items("ghost", 1, STORY), NOW)
     assert not store.in_transaction() and store.count("entries") == 0
-    counts = pipeline.ingest(store.ensure_feed("wire", "wire"), _items("wire", 2, STORY), NOW)
+    counts = pipeline.ingest(store.feeds.ensure("wire", "wire"), _items("wire", 2, STORY), NOW)
     assert (counts.new, store.count("entries")) == (2, 2)
 
 
@@ -76,7 +76,7 @@ def test_a_change_of_markup_alone_is_not_an_update(store: Store) -> None:
     """Same guid, new HTML but the same title, text and credit lines (attributes, a tracking link):
     counted unchanged, its new hash kept so the next poll skips it; a changed sentence is an update."""
     pipeline = Pipeline(store)
-    feed = store.ensure_feed("wire", "wire")
+    feed = store.feeds.ensure("wire", "wire")
 
     def item(body: str) -> Prepared:
         return prepare(ParsedEntry(guid="g", url="https://wire.example.com/g", title="Harbour closed", html=body,
@@ -88,7 +88,7 @@ def test_a_change_of_markup_alone_is_not_an_update(store: Store) -> None:
     assert pipeline.ingest(feed, [item(first)], NOW).new == 1
     counts = pipeline.ingest(feed, [item(restyled)], NOW + timedelta(hours=1))
     assert (counts.unchanged, counts.updated) == (1, 0)
-    assert store.content_hashes(feed.id, ["g"]) == {"g": item(restyled).content_hash}
+    assert store.entries.content_hashes(feed.id, ["g"]) == {"g": item(restyled).content_hash}
     assert store.query("SELECT text FROM entries")[0]["text"] == item(first).clean.text
     corrected = restyled.replace("Monday", "Tuesday")
     counts = pipeline.ingest(feed, [item(corrected)], NOW + timedelta(hours=2))

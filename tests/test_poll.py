@@ -29,7 +29,7 @@ def srv() -> TestServer:
 
 
 def _feed(store: Store, url: str, name: str = "f", interval: int = 1800) -> Feed:
-    return store.upsert_feed(name, url, "outlet", (), interval, "cli")
+    return store.feeds.upsert(name, url, "outlet", (), interval, "cli")
 
 
 def _poller(config: Config, store: Store) -> Poller:
@@ -37,7 +37,7 @@ def _poller(config: Config, store: Store) -> Poller:
 
 
 def _seconds_until_next(store: Store, feed: Feed) -> float:
-    after = store.feed(feed.id)
+    after = store.feeds.get(feed.id)
     assert after.next_poll is not None
     return (after.next_poll - NOW).total_seconds()
 
@@ -60,7 +60,7 @@ def test_busy_host_defers_without_failure(srv: TestServer, tmp_path: Path, store
     with poller.fetcher.limiter.slot("127.0.0.1"):  # another request holds the host's only slot
         out = poller.poll(feed, NOW)
     assert out.error and out.error.startswith("deferred:") and srv.hits == []
-    after = store.feed(feed.id)
+    after = store.feeds.get(feed.id)
     assert after.failures == 0 and after.status == "new"
     assert 30 <= _seconds_until_next(store, feed) <= 120
 
@@ -71,7 +71,7 @@ def test_ok_poll_records_entries_and_state(srv: TestServer, tmp_path: Path, stor
     feed = _feed(store, url)
     out = _poller(make_config(tmp_path), store).poll(feed, NOW)
     assert out.error is None and out.new_entries == 3 and out.recorded
-    after = store.feed(feed.id)
+    after = store.feeds.get(feed.id)
     assert after.status == "ok" and after.etag == '"e1"' and after.failures == 0
     assert 1800 <= _seconds_until_next(store, feed) <= 1980
     assert store.count("entries") == 3 and store.count("polls") == 1
@@ -86,7 +86,7 @@ def test_retry_after_honoured(srv: TestServer, tmp_path: Path, store: Store, sta
     feed = _feed(store, url)
     poller = _poller(make_config(tmp_path), store)
     poller.poll(feed, NOW)
-    after = store.feed(feed.id)
+    after = store.feeds.get(feed.id)
     assert after.status == "error" and after.failures == 1 and after.last_status == status
     assert after.last_error and after.last_error.startswith(f"HTTP {status}") and "\n" not in after.last_error
     left = _seconds_until_next(store, feed)
@@ -107,7 +107,7 @@ def test_retry_after_holds_back_the_host(srv: TestServer, tmp_path: Path, store:
     out = poller.poll(b, NOW)
     assert out.error and out.error.startswith("deferred:")
     assert srv.hits_for("/b.xml") == []
-    after = store.feed(b.id)
+    after = store.feeds.get(b.id)
     assert after.failures == 0 and after.status == "new"  # not the feed's fault
     assert 3600 - 5 <= _seconds_until_next(store, b) <= 3600 + 120  # after the host's Retry-After
 
@@ -136,10 +136,10 @@ def test_ttl_forgotten_when_feed_stops_asking(srv: TestServer, tmp_path: Path, s
     feed = _feed(store, srv.url("/f.xml"))
     poller = _poller(make_config(tmp_path), store)
     poller.poll(feed, NOW)
-    assert store.feed(feed.id).min_interval == 240 * 60
+    assert store.feeds.get(feed.id).min_interval == 240 * 60
     srv.route("/f.xml", Response(rss(ITEMS)))
-    poller.poll(store.feed(feed.id), NOW)
-    assert store.feed(feed.id).min_interval is None
+    poller.poll(store.feeds.get(feed.id), NOW)
+    assert store.feeds.get(feed.id).min_interval is None
     assert _seconds_until_next(store, feed) <= 1980
 
 
@@ -149,8 +149,8 @@ def test_304_keeps_state(srv: TestServer, tmp_path: Path, store: Store) -> None:
     poller = _poller(make_config(tmp_path), store)
     poller.poll(feed, NOW)
     srv.route("/f.xml", Response(b"", 304))
-    out = poller.poll(store.feed(feed.id), NOW + timedelta(hours=3))
-    after = store.feed(feed.id)
+    out = poller.poll(store.feeds.get(feed.id), NOW + timedelta(hours=3))
+    after = store.feeds.get(feed.id)
     assert out.http_status == 304 and after.etag == '"x"' and after.min_interval == 7200
     assert srv.hits_for("/f.xml")[-1].headers.get("If-None-Match") == '"x"'
 
@@ -174,7 +174,7 @@ def test_errors_recorded_on_feed(srv: TestServer, tmp_path: Path, store: Store, 
     url = srv.route("/f.xml", response)
     feed = _feed(store, url)
     out = _poller(make_config(tmp_path), store).poll(feed, NOW)
-    after = store.feed(feed.id)
+    after = store.feeds.get(feed.id)
     assert after.status == "error" and after.last_error and expect in after.last_error
     assert "\n" not in after.last_error and out.error == after.last_error
     row = store.query("SELECT error FROM polls WHERE feed_id = ?", [feed.id])
@@ -185,7 +185,7 @@ def test_gone_stops_polling(srv: TestServer, tmp_path: Path, store: Store) -> No
     url = srv.route("/f.xml", Response(b"", 410))
     feed = _feed(store, url)
     _poller(make_config(tmp_path), store).poll(feed, NOW)
-    after = store.feed(feed.id)
+    after = store.feeds.get(feed.id)
     assert after.status == "gone" and after.next_poll is None
 
 
@@ -247,19 +247,19 @@ def test_only_entries_new_or_changed_since_the_store_saw_them_are_prepared(srv: 
             body = rss(items + [("g12", "Story 12", "<p>A new story.</p>" * 12)])
             assert len(body) >= POOL_BYTES
             srv.route("/big.xml", Response(body))
-            out = poller.poll(store.feed(feed.id), NOW + timedelta(hours=1))
+            out = poller.poll(store.feeds.get(feed.id), NOW + timedelta(hours=1))
             assert (out.error, out.new_entries, out.updated_entries) == (None, 1, 1)
             assert poller._pool is not None
         finally:
             poller.close()
         guids = [f"g{i}" for i in range(13)]
         in_worker = stored_content_hashes(str(tmp_path / "w.db"), feed.id, guids)
-        assert in_worker == store.content_hashes(feed.id, guids) and len(in_worker) == 13
+        assert in_worker == store.entries.content_hashes(feed.id, guids) and len(in_worker) == 13
         work = work_on(body, url, {}, NOW, 100, lambda g: stored_content_hashes(str(tmp_path / "w.db"), feed.id, g),
                        NO_PAGE)
         assert ([p.entry.guid for p in work.items], work.unchanged, work.entries) == ([], 13, 13)
         items[5] = ("g5", "Story 5", "<p>Story five, corrected.</p>")
-        work = work_on(rss(items), url, {}, NOW, 100, lambda g: store.content_hashes(feed.id, g), NO_PAGE)
+        work = work_on(rss(items), url, {}, NOW, 100, lambda g: store.entries.content_hashes(feed.id, g), NO_PAGE)
         assert ([p.entry.guid for p in work.items], work.unchanged) == (["g5"], 11)
     assert stored_content_hashes(str(tmp_path / "absent.db"), 1, guids) == {}
     assert len(work_on(body, url, {}, NOW, 100, lambda g: {}, NO_PAGE).items) == 13
@@ -305,12 +305,12 @@ def test_same_body_is_not_parsed_again(srv: TestServer, tmp_path: Path, store: S
 
     with monkeypatch.context() as m:
         m.setattr("relaywatch.poll.poller.parse_feed", no_parsing)
-        out = _poller(make_config(tmp_path), store).poll(store.feed(feed.id), NOW + timedelta(hours=1))
+        out = _poller(make_config(tmp_path), store).poll(store.feeds.get(feed.id), NOW + timedelta(hours=1))
     assert out.error is None and out.http_status == 200 and out.new_entries == 0
     assert out.notes == ["same body as last time: not parsed again"]
-    assert store.feed(feed.id).last_poll == NOW + timedelta(hours=1)
+    assert store.feeds.get(feed.id).last_poll == NOW + timedelta(hours=1)
     srv.route("/f.xml", Response(rss(ITEMS + [("g9", "Story 9", "<p>A new story arrives.</p>")])))
-    out = _poller(make_config(tmp_path), store).poll(store.feed(feed.id), NOW + timedelta(hours=2))
+    out = _poller(make_config(tmp_path), store).poll(store.feeds.get(feed.id), NOW + timedelta(hours=2))
     assert (out.error, out.new_entries) == (None, 1) and store.count("entries") == 4
 
 

@@ -159,7 +159,7 @@ def test_migrations_bring_a_version_1_database_forward(tmp_path: Path) -> None:
     rows already stored), the feeds' body hashes and the pending-fingerprint state, and keeps every row."""
     db = tmp_path / "old.db"
     old = report_data.populate(db)
-    old.flush_index()  # version 1 wrote every fingerprint straight into the index
+    old.index.flush()  # version 1 wrote every fingerprint straight into the index
     old.close()
     conn = sqlite3.connect(db)  # make it what version 1 left behind
     conn.executescript("DROP TRIGGER entries_ad; DROP TRIGGER entries_au;"
@@ -174,22 +174,22 @@ def test_migrations_bring_a_version_1_database_forward(tmp_path: Path) -> None:
     assert new.count("entries") == entries > 0
     assert new.count("fingerprint_index") == indexed > 0
     assert {h.title for h in search(new, "eider ducks")} >= {"Harbour board approves tidal barrier for Port Ellery"}
-    assert all(f.body_hash is None for f in new.feeds())
+    assert all(f.body_hash is None for f in new.feeds.list())
     assert new.count("fingerprint_pending") == 0
     new.close()
 
 
 def test_feed_status_names_failing_and_silent_feeds(store: Store) -> None:
     now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
-    feeds = {f.name: f for f in store.feeds()}
+    feeds = {f.name: f for f in store.feeds.list()}
     # make two of them polled feeds: one failing, one polled fine but silent for a week
     with store.transaction():
         store.conn.execute("UPDATE feeds SET source = 'config' WHERE name IN ('courier', 'the-ledger')")
         store.conn.execute("UPDATE entries SET first_seen = '2026-11-27T12:00:00Z'")
-    store.save_feed_state(replace(feeds["courier"], source="config", status="error", failures=3,
+    store.feeds.save_state(replace(feeds["courier"], source="config", status="error", failures=3,
                                   last_error="HTTP 503", last_status=503, last_poll=now - timedelta(minutes=5),
                                   next_poll=now + timedelta(minutes=40)))
-    store.save_feed_state(replace(feeds["the-ledger"], source="config", status="ok", last_status=200,
+    store.feeds.save_state(replace(feeds["the-ledger"], source="config", status="ok", last_status=200,
                                   last_poll=now - timedelta(minutes=10), next_poll=now + timedelta(minutes=20)))
     health = {h.name: h for h in feed_status(store, now)}
     assert set(health) == {"courier", "the-ledger"}  # ingest-only feeds are left out

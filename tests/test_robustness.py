@@ -219,7 +219,7 @@ def test_corpora_polled_through_the_daemon(tmp_path: Path, capsys: pytest.Captur
         poller = Poller(config, store)
         feeds = {}
         for i, case in enumerate(cases):
-            feeds[case.path] = store.upsert_feed(f"case{i:04d}", srv.url(case.path), "outlet", (), 1800, "cli")
+            feeds[case.path] = store.feeds.upsert(f"case{i:04d}", srv.url(case.path), "outlet", (), 1800, "cli")
 
         crashed: list[str] = []
         durations: list[float] = []
@@ -247,7 +247,7 @@ def test_corpora_polled_through_the_daemon(tmp_path: Path, capsys: pytest.Captur
     unclear: list[str] = []
     errors: list[str] = []
     for case in cases:
-        feed = store.feed(feeds[case.path].id)
+        feed = store.feeds.get(feeds[case.path].id)
         if feed.status == "ok":
             ingested += 1
             with_entries += bool(store.query("SELECT 1 FROM entries WHERE feed_id = ? LIMIT 1", [feed.id]))

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 from relaywatch.config import parse_config
-from relaywatch.detect.text import CleanText
-from relaywatch.models import ParsedEntry
+from relaywatch.models import EntryText, ParsedEntry
 from relaywatch.poll import scheduler
 from relaywatch.poll.scheduler import Daemon
 from relaywatch.store import Store
@@ -37,9 +36,9 @@ def test_daemon_brings_the_full_text_index_up_to_date(tmp_path: Path,
                 time.sleep(0.05)
             assert store.count("entries") == 3
             # the poll's own transaction left them waiting (fewer than a batch); the daemon's job indexes them
-            while len(store.search_entries("walrus")) < 3 and time.monotonic() < deadline:
+            while len(store.reports.search("walrus")) < 3 and time.monotonic() < deadline:
                 time.sleep(0.05)
-            assert sorted(r["title"] for r in store.search_entries("walrus")) == ["T0", "T1", "T2"]
+            assert sorted(r["title"] for r in store.reports.search("walrus")) == ["T0", "T1", "T2"]
         finally:
             daemon.stop()
             store.close()
@@ -52,7 +51,7 @@ def test_feeds_due_at_start_are_released_in_name_order_a_little_apart(tmp_path: 
     now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
     scheduler.sync_feeds(config, store)
     later = now + timedelta(minutes=20)  # one feed already polled: it keeps its next poll
-    store.save_feed_state(replace(store.feed_by_name("f0001"), next_poll=later))  # type: ignore[type-var]
+    store.feeds.save_state(replace(store.feeds.by_name("f0001"), next_poll=later))  # type: ignore[type-var]
     daemon = Daemon(config, store)
     try:
         assert daemon.schedule(now) == 4000
@@ -69,21 +68,21 @@ def test_feeds_due_at_start_are_released_in_name_order_a_little_apart(tmp_path: 
 def test_a_refused_full_text_catch_up_is_one_logged_line_and_retried(tmp_path: Path,
                                                                      caplog: pytest.LogCaptureFixture) -> None:
     store = Store(tmp_path / "d.db")
-    feed = store.ensure_feed("wire", "wire")
+    feed = store.feeds.ensure("wire", "wire")
     with store.transaction():  # fewer than a batch: they wait for the catch-up
         for i in range(300):
             words = " ".join(f"w{i}x{k}" for k in range(60))  # distinct words: the index needs pages
-            store.insert_entry(feed.id, ParsedEntry(guid=f"g{i}", url="", title=f"Walrus {i}", html="",
+            store.entries.insert(feed.id, ParsedEntry(guid=f"g{i}", url="", title=f"Walrus {i}", html="",
                                                     published=None, published_raw=None, date_flag=None),
-                               CleanText(f"walrus census {words}"), "h", datetime(2026, 11, 29, tzinfo=UTC))
+                               EntryText(f"walrus census {words}"), "h", datetime(2026, 11, 29, tzinfo=UTC))
     pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
     store.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full: the index cannot grow
     scheduler.index_text(store)
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert errors == [f"full-text index not brought up to date: cannot update the full-text index of {store.path}:"
                       " database or disk is full"]
-    assert store.search_entries("walrus") == []
+    assert store.reports.search("walrus") == []
     store.conn.execute("PRAGMA max_page_count = 1073741823")
     scheduler.index_text(store)  # the entries waited: they are indexed once there is room again
-    assert len(store.search_entries("walrus", limit=500)) == 300
+    assert len(store.reports.search("walrus", limit=500)) == 300
     store.close()

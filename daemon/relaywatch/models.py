@@ -57,11 +57,29 @@ class ParsedEntry:
     article_html: str | None = None
 
 
+@dataclass
+class EntryText:
+    """What the store keeps of an entry's cleaned text (``detect.text.CleanText`` gives it): the
+    story, its dateline, credit lines, sources named by relay footers, the boilerplate patterns
+    that fired, and its number of words (-1: counted here)."""
+
+    text: str
+    dateline: str = ""
+    credits: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    boilerplate: tuple[str, ...] = ()
+    words: int = -1
+
+    def __post_init__(self) -> None:
+        if self.words < 0:
+            self.words = len(self.text.split())
+
+
 @dataclass(frozen=True)
 class IndexRows:
     """The fingerprint index's rows (hash, entry id) for a text's fingerprints, at most the
     ``per_hash`` oldest of each, as a worker process read them, and the index version they were
-    read at (``Store.candidates`` adds the entries merged into the index since)."""
+    read at (``store.index.candidates`` adds the entries merged into the index since)."""
 
     version: int
     per_hash: int

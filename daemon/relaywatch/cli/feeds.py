@@ -37,7 +37,7 @@ def list_cmd(state: CliState, as_json: bool, include_all: bool) -> None:
 
     with state.store() as store:
         sync_feeds(state.config, store)
-        found = [f for f in store.feeds() if f.source != "ingest" or include_all]
+        found = [f for f in store.feeds.list() if f.source != "ingest" or include_all]
     rows = [{"name": f.name, "role": f.role, "url": f.url, "interval": f"{f.interval // 60}m",
              "status": f.status, "source": f.source, "credit": list(f.credit)} for f in found]
     if as_json:
@@ -65,8 +65,8 @@ def add_cmd(state: CliState, name: str, url: str, role: str, interval: str | Non
     with state.store() as store:
         if any(f.name == feed.name for f in config.feeds):
             raise ConfigError(f"feed '{feed.name}' is defined in {config.source}: edit it there")
-        existed = store.feed_by_name(feed.name) is not None
-        store.upsert_feed(feed.name, feed.url, feed.role, feed.credit, feed.interval, "cli")
+        existed = store.feeds.by_name(feed.name) is not None
+        store.feeds.upsert(feed.name, feed.url, feed.role, feed.credit, feed.interval, "cli")
     print(f"{'updated' if existed else 'added'} feed {feed.name} ({feed.role}) {feed.url}")
 
 
@@ -76,7 +76,7 @@ def add_cmd(state: CliState, name: str, url: str, role: str, interval: str | Non
 def remove_cmd(state: CliState, name: str) -> None:
     """Stop polling the feed NAME; its entries and links are kept."""
     with state.store() as store:
-        if not store.remove_feed(name):
+        if not store.feeds.remove(name):
             raise RelaywatchError(f"no feed named {name}")
     print(f"removed feed {name} (its entries and links are kept)")
 
@@ -93,13 +93,13 @@ def import_cmd(state: CliState, file: str, role: str) -> None:
     with state.store() as store:
         added = 0
         for f in found:
-            if store.feed_by_name(f.name) is None:
+            if store.feeds.by_name(f.name) is None:
                 added += 1
             try:
                 feed = make_feed(f.name, f.url, f.role, None, (), None, state.config.defaults)
             except ValueError as e:
                 raise ConfigError(f"{file}: {e}") from e
-            store.upsert_feed(feed.name, feed.url, feed.role, (), feed.interval, "opml")
+            store.feeds.upsert(feed.name, feed.url, feed.role, (), feed.interval, "opml")
     print(f"imported {len(found)} feeds from {file} ({added} new)")
 
 

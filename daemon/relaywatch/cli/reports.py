@@ -145,7 +145,7 @@ def status_cmd(state: CliState, include_all: bool, as_json: bool) -> None:
     with state.store() as store:
         sync_feeds(state.config, store)
         items = feed_status(store, include_ingest=include_all)
-        digests = store.digest_records((utcnow() - timedelta(days=14)).date().isoformat())
+        digests = store.digests.records((utcnow() - timedelta(days=14)).date().isoformat())
     if as_json:
         print_json({"feeds": [h.as_dict() for h in items], "digests": digests})
         return

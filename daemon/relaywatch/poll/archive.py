@@ -234,9 +234,9 @@ def ingest_file(store: Store, path: str | Path, specs: dict[str, FeedSpec] | Non
             batch.clear()
 
     index = (store.path, pipeline.matcher.params.per_hash) if store.path != ":memory:" and workers > 0 else None
-    kept = store.merges_kept
+    kept = store.index.merges_kept
     if index:  # the workers look texts up ahead of the writer: it keeps what it merged since
-        store.merges_kept = max(kept, RECENT_MERGES)
+        store.index.merges_kept = max(kept, RECENT_MERGES)
     try:
         for lineno, feed_name, role, _entry, item in _prepared_lines(path, now, workers, index):
             report.lines += 1
@@ -252,7 +252,7 @@ def ingest_file(store: Store, path: str | Path, specs: dict[str, FeedSpec] | Non
             feed = feeds.get(feed_name)
             if feed is None:
                 spec = specs.get(feed_name)
-                feed = store.ensure_feed(feed_name, spec.role if spec else (role or "outlet"),
+                feed = store.feeds.ensure(feed_name, spec.role if spec else (role or "outlet"),
                                          spec.credit if spec else ())
                 feeds[feed_name] = feed
             batch.append((feed, item))
@@ -260,6 +260,6 @@ def ingest_file(store: Store, path: str | Path, specs: dict[str, FeedSpec] | Non
                 flush()
         flush()
     finally:
-        store.merges_kept = kept
-    store.index_text()
+        store.index.merges_kept = kept
+    store.entries.index_text()
     return report

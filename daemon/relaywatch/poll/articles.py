@@ -89,7 +89,7 @@ class ArticleFetcher:
         with self._lock:
             if url in self._cache:
                 return self._cache[url]
-        text = store.article_text_for_url(url) if store is not None else None
+        text = store.entries.article_text_for_url(url) if store is not None else None
         if text is None:
             text = self._fetch(url)
         with self._lock:

@@ -200,7 +200,7 @@ class Poller:
         policy = self.articles.policy(feed)
         if self.config.scheduler.processes < 2 or len(body) < POOL_BYTES or self.store.path == ":memory:":
             return work_on(body, url, dict(headers), now, max_entries,
-                           lambda guids: self.store.content_hashes(feed.id, guids), policy.wants)
+                           lambda guids: self.store.entries.content_hashes(feed.id, guids), policy.wants)
         task = (body, url, dict(headers), now, max_entries, str(Path(self.store.path).resolve()), feed.id, policy)
         return self._in_pool(_work_in_worker, [task])[0]
 
@@ -235,8 +235,8 @@ class Poller:
         outcome.duration_ms = int((time.monotonic() - started) * 1000)
         try:
             with self.store.transaction():
-                self.store.save_feed_state(feed)
-                self.store.record_poll(outcome)
+                self.store.feeds.save_state(feed)
+                self.store.feeds.record_poll(outcome)
         except Exception as e:  # read-only, full or locked database: one line, never a crash
             if not isinstance(e, RelaywatchError) and not _db_error(e):
                 raise

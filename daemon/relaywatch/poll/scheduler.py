@@ -36,7 +36,7 @@ log = logging.getLogger("relaywatch.poll.scheduler")
 # cores), so it never idles it: at 0.05 s, bench/load.py's first 30 s ran at half speed.
 START_SPACING = 0.01
 START_SPREAD = 30.0
-TEXT_INDEX_EVERY = 60  # seconds between the daemon's catch-ups of the full-text index (Store.index_text)
+TEXT_INDEX_EVERY = 60  # seconds between the daemon's catch-ups of the full-text index (Store.entries.index_text)
 
 ACTIVE = ("new", "ok", "error")
 
@@ -49,12 +49,12 @@ def sync_feeds(config: Config, store: Store) -> list[Feed]:
     """
     names = set()
     for f in config.feeds:
-        store.upsert_feed(f.name, f.url, f.role, f.credit, f.interval, "config", f.fetch_article)
+        store.feeds.upsert(f.name, f.url, f.role, f.credit, f.interval, "config", f.fetch_article)
         names.add(f.name)
-    for feed in store.feeds():
+    for feed in store.feeds.list():
         if feed.source == "config" and feed.name not in names and feed.status != "removed":
-            store.remove_feed(feed.name)
-    return [f for f in store.feeds() if f.status in ACTIVE and f.source != "ingest"]
+            store.feeds.remove(feed.name)
+    return [f for f in store.feeds.list() if f.status in ACTIVE and f.source != "ingest"]
 
 
 def poll_once(config: Config, store: Store, only_due: bool = False, names: list[str] | None = None,
@@ -82,7 +82,7 @@ def poll_once(config: Config, store: Store, only_due: bool = False, names: list[
 def index_text(store: Store) -> None:
     """Bring the full-text index up to date; a failure is logged (the entries wait for the next try)."""
     try:
-        n = store.index_text()
+        n = store.entries.index_text()
     except RelaywatchError as e:
         log.error("full-text index not brought up to date: %s", " ".join(str(e).split())[:300])
         return
@@ -122,7 +122,7 @@ class Daemon:
     def _job(self, feed_id: int) -> None:
         if self.stopped.is_set():
             return
-        feed = self.store.feed(feed_id)
+        feed = self.store.feeds.get(feed_id)
         if feed.status not in ACTIVE:
             self._unschedule(feed_id)
             return
@@ -131,7 +131,7 @@ class Daemon:
             # the database refused the record (read-only, full, locked): the stored next_poll is
             # stale, so keep the job's own interval instead of re-running it at once (issue 6)
             return
-        feed = self.store.feed(feed_id)
+        feed = self.store.feeds.get(feed_id)
         if feed.next_poll is None or feed.status not in ACTIVE:
             self._unschedule(feed_id)
         elif not self.stopped.is_set():

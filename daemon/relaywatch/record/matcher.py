@@ -1,7 +1,7 @@
 """The store's side of a decision: it supplies a new entry's candidates to ``detect.decide`` and
 hands back the decision. Nothing is decided here.
 
-For each new entry: the index's candidates (``Store.candidates``), ``decide.shortlist``; the
+For each new entry: the index's candidates (``Store.index.candidates``), ``decide.shortlist``; the
 shortlisted entries, the originals of those that are copies, and their fingerprints (kept in a
 bounded cache: an entry read back is usually read again soon); ``decide.assess``; the chosen
 group's links and members; ``decide.decide``.
@@ -55,7 +55,7 @@ class Matcher:
 
     def known(self, ids: Iterable[int]) -> dict[int, Known]:
         """Stored entries with their fingerprints, by id (those that exist)."""
-        return {i: Known(e, self.fingerprint(e)) for i, e in self.store.entries(ids).items()}
+        return {i: Known(e, self.fingerprint(e)) for i, e in self.store.entries.get_many(ids).items()}
 
     # -- one new entry ----------------------------------------------------------------------
 
@@ -63,11 +63,11 @@ class Matcher:
               indexed: IndexRows | None = None) -> Decision:
         """``indexed``: the index's rows of ``fp`` as a worker process read them (``IndexReader``)."""
         p = self.params
-        hits = self.store.candidates(fp.winnowed, p.per_hash, exclude=new.id, indexed=indexed)
+        hits = self.store.index.candidates(fp.winnowed, p.per_hash, exclude=new.id, indexed=indexed)
         ids = shortlist(hits, len(fp.winnowed), p)
         if not ids:
             return Decision()
-        originals = self.store.originals_of(ids)
+        originals = self.store.links.originals_of(ids)
         known = self.known(dict.fromkeys([*ids, *originals.values()]))
         subject = New(new, clean, fp)
         found = assess(subject, [known[i] for i in ids if i in known], originals, known, p)
@@ -78,9 +78,9 @@ class Matcher:
     def group(self, root_id: int, every_member: bool) -> Group:
         """The copies of ``root_id``: their links, and the entries of every copy (``every_member``)
         or only of those whose relay footer names a source."""
-        links = tuple(self.store.links_of_original(root_id))
+        links = tuple(self.store.links.of_original(root_id))
         if every_member:
             wanted = [link.copy_id for link in links]
         else:
-            wanted = [link.copy_id for link in self.store.named_orphans(root_id)]
+            wanted = [link.copy_id for link in self.store.links.named_orphans(root_id)]
         return Group(links, self.known(wanted))

@@ -22,7 +22,7 @@ from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect import text as textmod
 from relaywatch.detect.decide import Decision
 from relaywatch.detect.prepare import METHOD, Prepared
-from relaywatch.models import Feed, Link, ParsedEntry, StoredEntry
+from relaywatch.models import EntryText, Feed, Link, ParsedEntry, StoredEntry
 from relaywatch.record.matcher import Matcher
 from relaywatch.store import Store
 
@@ -39,6 +39,11 @@ class Counts:
         self.updated += other.updated
         self.links += other.links
         self.unchanged += other.unchanged
+
+
+def entry_text(clean: textmod.CleanText) -> EntryText:
+    """What the store keeps of a cleaned text (the store knows nothing of ``detect``)."""
+    return EntryText(clean.text, clean.dateline, clean.credits, clean.sources, clean.boilerplate, clean.words)
 
 
 def _same_story_text(stored: StoredEntry, entry: ParsedEntry, clean: textmod.CleanText) -> bool:
@@ -106,31 +111,31 @@ class Pipeline:
 
     def _one(self, feed: Feed, item: Prepared, now: datetime, counts: Counts) -> None:
         e = item.entry
-        state = self.store.entry_state(feed.id, e.guid)
+        state = self.store.entries.state(feed.id, e.guid)
         if state is not None:
             entry_id, old_hash = state
             if old_hash == item.content_hash:
                 counts.unchanged += 1
                 return
-            stored = self.store.entry(entry_id)
+            stored = self.store.entries.get(entry_id)
             if _same_story_text(stored, e, item.clean):
                 # only the markup changed (attributes, tracking links; or the release that stopped
                 # feedparser rewriting entry HTML): not an update; the new hash spares the next poll
-                self.store.set_content_hash(entry_id, item.content_hash)
+                self.store.entries.set_content_hash(entry_id, item.content_hash)
                 counts.unchanged += 1
                 return
             # the same entry with an edited body: an update of that entry, never a new one
             old = fpmod.fingerprint(stored.text).winnowed  # its rows in the index
-            self.store.update_entry(entry_id, e, item.clean, item.content_hash, now, item.feed_text,
+            self.store.entries.update(entry_id, e, entry_text(item.clean), item.content_hash, now, item.feed_text,
                                     item.article_text)
-            self.store.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed,
+            self.store.index.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed,
                                         item.fp.tokens, replaces=old)
             self.matcher.forget(entry_id)
             counts.updated += 1
             return
-        entry_id = self.store.insert_entry(feed.id, e, item.clean, item.content_hash, now, item.feed_text,
+        entry_id = self.store.entries.insert(feed.id, e, entry_text(item.clean), item.content_hash, now, item.feed_text,
                                            item.article_text)
-        self.store.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed, item.fp.tokens)
+        self.store.index.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed, item.fp.tokens)
         self.matcher.remember(entry_id, item.fp)
         counts.new += 1
         stored = StoredEntry(id=entry_id, feed_id=feed.id, feed_name=feed.name, role=feed.role, guid=e.guid,
@@ -143,10 +148,10 @@ class Pipeline:
 
     def _apply(self, entry_id: int, result: Decision, now: datetime) -> int:
         if result.update_of is not None:
-            self.store.mark_update_of(entry_id, result.update_of)
+            self.store.entries.mark_update_of(entry_id, result.update_of)
         links: list[Link] = list(result.relinked)
         if result.link is not None:
             links.append(result.link)
         for link in links:
-            self.store.save_link(link, now)
+            self.store.links.save(link, now)
         return len(links)

@@ -108,12 +108,12 @@ class Story:
 
 
 def _copies(rows: list[dict[str, Any]], store: Store) -> list[Copy]:
-    """Copies from ``Store.copy_rows`` rows, with their via chains."""
+    """Copies from ``Store.reports.copy_rows`` rows, with their via chains."""
     via = {r["copy_id"]: (r["via_id"], r["copy_feed"]) for r in rows}
     missing = {r["via_id"] for r in rows if r["via_id"] is not None and r["via_id"] not in via}
     for vid in missing:  # a via outside the rows asked for (another day): read its link
-        link = store.link_of(vid)
-        entry = store.entries([vid]).get(vid)
+        link = store.links.of(vid)
+        entry = store.entries.get_many([vid]).get(vid)
         if entry is not None:
             via[vid] = (link.via_id if link else None, entry.feed_name)
     out = []
@@ -140,11 +140,11 @@ def _copies(rows: list[dict[str, Any]], store: Store) -> list[Copy]:
 
 def copies_between(store: Store, start: datetime, end: datetime) -> list[Story]:
     """Stories with the copies that appeared in [start, end), most copied first."""
-    rows = store.copy_rows(start=start, end=end)
+    rows = store.reports.copy_rows(start=start, end=end)
     stories: dict[int, list[Copy]] = {}
     for c in _copies(rows, store):
         stories.setdefault(c.original_id, []).append(c)
-    originals = store.entries(stories)
+    originals = store.entries.get_many(stories)
     out = []
     for oid, copies in stories.items():
         o = originals[oid]
@@ -157,7 +157,7 @@ def copies_between(store: Store, start: datetime, end: datetime) -> list[Story]:
 def found_late(store: Store, before: datetime, detected_from: datetime, detected_to: datetime) -> list[Copy]:
     """Copies that appeared before ``before`` but were found only in [detected_from, detected_to):
     a feed polled late, a backfill, a relay that dated its post in the past."""
-    rows = store.copy_rows(end=before, detected=(detected_from, detected_to))
+    rows = store.reports.copy_rows(end=before, detected=(detected_from, detected_to))
     return sorted(_copies(rows, store), key=lambda c: (c.when, c.copy_id))
 
 
@@ -181,7 +181,7 @@ class StorySummary:
 def stories(store: Store, since: datetime | None = None, feed: str | None = None, min_copies: int = 1,
             limit: int | None = None) -> list[StorySummary]:
     """Originals with their copy counts, most copied first (``since``: originals since then)."""
-    rows = store.story_rows(since, feed, min_copies, limit)
+    rows = store.reports.story_rows(since, feed, min_copies, limit)
     return [StorySummary(r["id"], r["title"], r["url"], r["feed"], from_db(r["published"]) or utcnow(),
                          r["copies"], r["credited"], r["outlets"], r["first_lag"], from_db(r["last_copy"]))
             for r in rows]
@@ -189,12 +189,12 @@ def stories(store: Store, since: datetime | None = None, feed: str | None = None
 
 def story(store: Store, entry_id: int) -> Story:
     """One story's timeline: the original and every copy in order. A copy's id finds its story."""
-    oid = store.original_of(entry_id)
+    oid = store.reports.original_of(entry_id)
     try:
-        original = store.entry(oid)
+        original = store.entries.get(oid)
     except StoreError as e:
         raise ReportError(f"no entry with id {entry_id}") from e
-    copies = sorted(_copies(store.copy_rows(original_id=oid), store),
+    copies = sorted(_copies(store.reports.copy_rows(original_id=oid), store),
                     key=lambda c: (c.lag_seconds, c.copy_id))
     return Story(oid, original.title, original.url, original.feed_name, original.when, tuple(copies))
 
@@ -269,7 +269,7 @@ def outlet_stats(copies: list[Copy], top: int = 3) -> list[OutletStats]:
 
 def outlets(store: Store, since: datetime | None = None, until: datetime | None = None) -> list[OutletStats]:
     """Per outlet, over the copies that appeared in [since, until)."""
-    return outlet_stats(_copies(store.copy_rows(start=since, end=until), store))
+    return outlet_stats(_copies(store.reports.copy_rows(start=since, end=until), store))
 
 
 def outlets_table(items: list[OutletStats]) -> str:
@@ -303,9 +303,9 @@ def search(store: Store, text: str, limit: int = 20, raw: bool = False) -> list[
     if not text.strip():
         raise ReportError("search needs some words")
     with contextlib.suppress(StoreError):  # entries stored since the last catch-up (read-only: as is)
-        store.index_text()
+        store.entries.index_text()
     try:
-        rows = store.search_entries(text, limit, raw)
+        rows = store.reports.search(text, limit, raw)
     except StoreError as e:
         raise ReportError(f"cannot search for {text!r}: {e}") from e
     return [SearchHit(r["id"], r["feed"], r["title"], r["url"], from_db(r["published"]), r["snippet"] or "",
@@ -366,7 +366,7 @@ def feed_status(store: Store, now: datetime | None = None, include_ingest: bool 
     """Each feed's health: last poll, HTTP status, failures, next poll, and what is wrong, if anything."""
     now = now or utcnow()
     out = []
-    for r in store.feed_health_rows():
+    for r in store.reports.feed_health_rows():
         if r["source"] == "ingest" and not include_ingest:
             continue
         out.append(FeedHealth(r["name"], r["role"], r["url"], r["status"], r["source"],

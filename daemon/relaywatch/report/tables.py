@@ -23,7 +23,7 @@ class RepostQuery:
 def reposts(store: Store, q: RepostQuery | None = None) -> list[dict[str, Any]]:
     """One dict per link, with the keys of ``REPOST_KEYS`` (credited as a bool)."""
     q = q or RepostQuery()
-    rows = store.repost_rows(q.since, q.feed, q.limit)
+    rows = store.reports.repost_rows(q.since, q.feed, q.limit)
     out = []
     for r in rows:
         d = {k: r[k] for k in REPOST_KEYS}

@@ -1,5 +1,5 @@
 """The fingerprint index: where the writer stores fingerprints and looks texts up
-(``FingerprintIndex``, mixed into ``Store``), and where ingest workers read it (``IndexReader``).
+(``FingerprintIndex``, the store's ``index``), and where ingest workers read it (``IndexReader``).
 
 New fingerprints wait in ``fingerprint_pending`` and in memory (``pending``) until they are merged
 into ``fingerprint_index`` in bulk. An ingest's writer (matching and SQLite, one process) is its
@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections import Counter
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,7 +22,10 @@ from relaywatch.models import IndexRows
 from relaywatch.store.base import read_only_connection
 from relaywatch.store.pending import FLUSH_ENTRIES, PendingIndex, from_blob, to_blob
 
-# Merges into the index whose entries an ingest's writer keeps in memory (``Store.merges_kept``,
+if TYPE_CHECKING:
+    from relaywatch.store.core import Store
+
+# Merges into the index whose entries an ingest's writer keeps in memory (``store.index.merges_kept``,
 # ~25,000 fingerprints each) for the look-ups its workers made before them (``IndexRows``): a worker
 # prepares up to two windows of lines ahead of the writer, ~4 merges; an older look-up is made again.
 RECENT_MERGES = 8
@@ -40,38 +41,60 @@ _CANDIDATES = ("WITH d(h, n) AS (SELECT j.value, (SELECT count(*) FROM (SELECT 1
 
 
 class FingerprintIndex:
-    """The writer's side of the index; ``Store`` sets these attributes up."""
+    """``store.index``: the writer's side of the fingerprint index (the matcher's hot path:
+    hand-written SQL). The store calls its transaction hooks (``begin`` ... ``after_commit``)."""
 
-    conn: sqlite3.Connection
-    lock: threading.RLock
-    transaction: Callable[[], AbstractContextManager[None]]
-    _depth: int
-    _pending: PendingIndex
-    _pending_version: int | None
-    _pending_changed: bool
-    _merged: list[tuple[int, PendingIndex]]
-    _merged_floor: int | None
-    _replaced: dict[int, int]
-    merges_kept: int
-
-    def _start_index(self) -> None:
+    def __init__(self, store: Store) -> None:
+        self._store = store
         self._pending = PendingIndex()
-        self._pending_version = None  # index_state.version it was loaded at (None: load it)
+        self._pending_version: int | None = None  # index_state.version it was loaded at (None: load it)
         self._pending_changed = False  # this transaction stored fingerprints
         # the entries of the last merges, each with the index version that first shows it; the
         # oldest version that these complete (None: none); updated entries, with the version that
         # first shows their new rows (their old rows read before that are out of date)
-        self._merged = []
-        self._merged_floor = None
-        self._replaced = {}
+        self._merged: list[tuple[int, PendingIndex]] = []
+        self._merged_floor: int | None = None
+        self._replaced: dict[int, int] = {}
         # how many merges to keep so (an ingest with worker processes sets it; the daemon keeps none)
         self.merges_kept = 0
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self._store.conn
+
+    # -- the store's transaction ------------------------------------------------------------
+
+    def begin(self) -> None:
+        self._pending_changed = False
+
+    def sync(self) -> None:
+        """At the start of a transaction: load the pending fingerprints if another store changed them."""
+        self._sync_pending()
+
+    def before_commit(self) -> None:
+        if self._pending_changed:
+            self._close_pending()
+
+    def after_commit(self) -> None:
+        if self._pending_changed and self._pending_version is not None:
+            self._pending_version += 1
+
+    def rolled_back(self) -> None:
+        self._pending_version = None  # the pending map may hold what was undone: load it again
+        self._forget_merges(None)
+
+    def part_undone(self) -> None:
+        """A savepoint was rolled back: what it stored is gone from the database."""
+        if self._pending_changed:
+            self._load_pending(self._pending_version)
+
+    # -- writes and look-ups ----------------------------------------------------------------
 
     def save_fingerprint(self, entry_id: int, method: str, shingles: int, fingerprints: np.ndarray,
                          tokens: int, replaces: np.ndarray | None = None) -> None:
         """Store an entry's fingerprints: pending until the next merge into the index (``fingerprint_pending``).
         ``replaces``: the fingerprints the entry had before (an updated entry), taken out of the index."""
-        with self.transaction():
+        with self._store.transaction():
             if replaces is not None and self._pending_version is not None:
                 self._replaced[entry_id] = self._pending_version + 1  # its rows read before are out of date
                 for _, merged in self._merged:  # and so are its fingerprints merged before
@@ -86,9 +109,9 @@ class FingerprintIndex:
             self._pending.add(entry_id, fingerprints)
             self._pending_changed = True
 
-    def flush_index(self) -> int:
+    def flush(self) -> int:
         """Merge every pending fingerprint into ``fingerprint_index`` now; returns the entries merged."""
-        with self.transaction():
+        with self._store.transaction():
             n = len(self._pending)
             if n:
                 self._merge_pending()
@@ -163,8 +186,8 @@ class FingerprintIndex:
         if not len(fingerprints):
             return {}
         hashes = [int(h) for h in fingerprints.tolist()]
-        with self.lock:
-            if not self._depth:  # outside the writer's transaction: what was committed since
+        with self._store.lock:
+            if not self._store.writing:  # outside the writer's transaction: what was committed since
                 self._sync_pending()
             if indexed is not None and indexed.per_hash == per_hash:
                 since = self._merged_since(indexed.version)

@@ -155,13 +155,13 @@ def send_digest(config: Config, store: Store, day: date, to: Sequence[str] | Non
     message_id = make_message_id(day, config.digest.sender)
     subject = subject_of(content, config.digest.subject)
     if recorded:
-        claim = store.claim_digest(day_s, config.digest.timezone, message_id, now, now - STALE_CLAIM,
+        claim = store.digests.claim(day_s, config.digest.timezone, message_id, now, now - STALE_CLAIM,
                                    ignore_backoff=manual, force=force)
         if claim is None:
             return _not_claimed(store, day)
         message_id = claim["message_id"]
         if content.empty and not config.digest.send_empty:
-            store.finish_digest(day_s, (), None, subject, now, 0, 0, status="skipped")
+            store.digests.finish(day_s, (), None, subject, now, 0, 0, status="skipped")
             log.info("digest for %s: nothing found, not sent (digest.send_empty = false)", day_s)
             return SendResult(day, "skipped", (), None, "nothing found and digest.send_empty is false")
     msg = build_message(content, config, recipients, message_id, now)
@@ -171,14 +171,14 @@ def send_digest(config: Config, store: Store, day: date, to: Sequence[str] | Non
             _record_failure(store, day_s, recipients, error, now)
         raise error
     if recorded:
-        store.finish_digest(day_s, recipients, message_id, subject, now, len(content.stories), content.copies)
+        store.digests.finish(day_s, recipients, message_id, subject, now, len(content.stories), content.copies)
     log.info("digest for %s sent to %s (%s)", day_s, ", ".join(recipients), message_id)
     return SendResult(day, "sent", recipients, message_id, subject)
 
 
 def _not_claimed(store: Store, day: date) -> SendResult:
     """Why a day could not be claimed: sent (or skipped) already, being sent, or waiting for its backoff."""
-    rec: dict[str, Any] = store.digest_record(day.isoformat()) or {}
+    rec: dict[str, Any] = store.digests.record(day.isoformat()) or {}
     status = {"sent": "already-sent", "skipped": "already-sent", "sending": "in-progress"}.get(
         rec.get("status", ""), "waiting")
     to_list = ", ".join(rec.get("recipients") or [])
@@ -208,9 +208,9 @@ def _deliver(msg: EmailMessage, config: Config, recipients: Sequence[str], day_s
 def _record_failure(store: Store, day_s: str, recipients: Sequence[str], error: DigestError,
                     now: datetime) -> None:
     """Record a failed send with the time of its next attempt, and log it as an error."""
-    rec = store.digest_record(day_s) or {}
+    rec = store.digests.record(day_s) or {}
     nxt = now + backoff(int(rec.get("attempts") or 1))
-    store.fail_digest(day_s, recipients, str(error), nxt)
+    store.digests.fail(day_s, recipients, str(error), nxt)
     log.error("digest for %s NOT sent (attempt %s); next attempt at %s: %s", day_s,
               rec.get("attempts"), nxt.isoformat(), error)
 
@@ -239,9 +239,9 @@ def due_days(config: Config, store: Store, now: datetime | None = None) -> list[
     now = now or utcnow()
     tz = ZoneInfo(config.digest.timezone)
     last = last_due_day(config, now)
-    records = store.digest_records()
+    records = store.digests.records()
     if not records:
-        earliest = store.earliest_entry_time()
+        earliest = store.reports.earliest_entry_time()
         if earliest is None or earliest >= day_window(last, tz)[1]:
             return []
         return [last]
