@@ -6,7 +6,6 @@ import email
 import logging
 import socket
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -91,7 +90,7 @@ def db(tmp_path: Path) -> Path:
 def _config(db: Path, port: int, **digest: Any) -> Config:
     d = DigestConfig(to=TO, sender="relaywatch <relaywatch@example.org>", timezone="Europe/London",
                      list_unsubscribe="<mailto:unsubscribe@example.org>")
-    return Config(database=DatabaseConfig(path=str(db)), digest=replace(d, **digest),
+    return Config(database=DatabaseConfig(path=str(db)), digest=d.model_copy(update=digest),
                   smtp=SmtpConfig(host="127.0.0.1", port=port, security="none", timeout=5.0))
 
 
@@ -395,7 +394,8 @@ def test_login_needs_the_password_from_the_environment(db: Path, smtp: tuple[Col
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     _, port = smtp
     config = _config(db, port)
-    config = replace(config, smtp=replace(config.smtp, username="rw", password_env="RW_TEST_SMTP_PASSWORD"))
+    smtp = config.smtp.model_copy(update={"username": "rw", "password_env": "RW_TEST_SMTP_PASSWORD"})
+    config = config.model_copy(update={"smtp": smtp})
     monkeypatch.delenv("RW_TEST_SMTP_PASSWORD", raising=False)
     with Store(db) as store, pytest.raises(DigestError, match="RW_TEST_SMTP_PASSWORD holds no password"):
         send_digest(config, store, DAY, retries=0)
