@@ -11,7 +11,6 @@ import ssl
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -148,7 +147,7 @@ def db(tmp_path: Path) -> Path:
 def _config(db: Path, port: int, **digest: Any) -> Config:
     d = DigestConfig(to=TO, sender="relaywatch <relaywatch@example.org>", timezone="Europe/London",
                      list_unsubscribe="<mailto:unsubscribe@example.org>")
-    return Config(database=DatabaseConfig(path=str(db)), digest=replace(d, **digest),
+    return Config(database=DatabaseConfig(path=str(db)), digest=d.model_copy(update=digest),
                   smtp=SmtpConfig(host="127.0.0.1", port=port, security="none", timeout=5.0))
 
 
@@ -164,8 +163,8 @@ def _config_file(tmp_path: Path, db: Path, port: int, extra: str = "", smtp_extr
 
 
 def _with_login(config: Config, security: str = "none") -> Config:
-    return replace(config, smtp=replace(config.smtp, username=SMTP_USER, password_env=PASSWORD_ENV,
-                                        security=security))
+    smtp = config.smtp.model_copy(update={"username": SMTP_USER, "password_env": PASSWORD_ENV, "security": security})
+    return config.model_copy(update={"smtp": smtp})
 
 
 def _record(db: Path, day: date) -> dict[str, Any] | None:
@@ -480,7 +479,8 @@ def test_login_needs_the_password_from_the_environment(db: Path, smtp: tuple[Col
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     _, port = smtp
     config = _config(db, port)
-    config = replace(config, smtp=replace(config.smtp, username="rw", password_env="RW_TEST_SMTP_PASSWORD"))
+    smtp = config.smtp.model_copy(update={"username": "rw", "password_env": "RW_TEST_SMTP_PASSWORD"})
+    config = config.model_copy(update={"smtp": smtp})
     monkeypatch.delenv("RW_TEST_SMTP_PASSWORD", raising=False)
     with Store(db) as store, pytest.raises(DigestError, match="RW_TEST_SMTP_PASSWORD holds no password"):
         send_digest(config, store, DAY, retries=0)

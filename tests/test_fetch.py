@@ -7,7 +7,6 @@ import threading
 import time
 import tracemalloc
 import zlib
-from dataclasses import replace
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -22,7 +21,7 @@ FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></chan
 def cfg(**kw: object) -> FetchConfig:
     base = FetchConfig(connect_timeout=2.0, read_timeout=5.0, total_timeout=5.0, per_host_delay=0.0,
                        per_host_concurrency=8)
-    return replace(base, **kw)  # type: ignore[arg-type]
+    return base.model_copy(update=kw)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -126,7 +125,7 @@ def test_ttl_and_max_age_lower_bound(srv: TestServer, tmp_path: Path, store: Sto
     feed = _feed(store, url)
     config = make_config(tmp_path)
     if not honor:
-        config = replace(config, defaults=replace(config.defaults, honor_ttl=False))
+        config = config.model_copy(update={"defaults": config.defaults.model_copy(update={"honor_ttl": False})})
     _poller(config, store).poll(feed, NOW)
     assert low <= _seconds_until_next(store, feed) <= high
 

@@ -12,7 +12,6 @@ import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -71,4 +70,5 @@ def run_demo(config: Config, store: Store) -> list[tuple[Feed, PollOutcome]]:
     """Serve the sample feeds where the config expects them and poll every feed once."""
     host, port = demo_address(config)
     with serve(demo_dir(), host, port):
-        return poll_once(replace(config, scheduler=replace(config.scheduler, workers=1)), store)
+        one_worker = config.scheduler.model_copy(update={"workers": 1})
+        return poll_once(config.model_copy(update={"scheduler": one_worker}), store)
