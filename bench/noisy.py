@@ -596,6 +596,25 @@ def unrelated_linked(links_path: Path, urls: set[str]) -> set[str]:
     return urls & {u for link in links for u in (link["copy_url"], link["original_url"], link.get("via_url"))}
 
 
+def wrong_links(bench: Path, links_path: Path) -> Counter:
+    """Copies' links to a wrong original, by what the wrong original is: another copy of the same
+    story (the copy it took from was not linked to the wire), a page of the copy's own site
+    (furniture shared within a site), or another story."""
+    truth = {t["copy_url"]: t for t in map(json.loads, (bench / "truth.jsonl").open(encoding="utf-8"))}
+    out: Counter = Counter()
+    for link in json.loads(links_path.read_text(encoding="utf-8")):
+        t, wrong = truth.get(link["copy_url"]), link["original_url"]
+        if not t or wrong == t["original_url"]:
+            continue
+        if wrong in truth and truth[wrong]["original_url"] == t["original_url"]:
+            out["a copy of the same story"] += 1
+        elif urlsplit(wrong).netloc == urlsplit(link["copy_url"]).netloc:
+            out["a page of its own site"] += 1
+        else:
+            out["another story"] += 1
+    return out
+
+
 def table(columns: dict[str, Score]) -> list[str]:
     width = max(9, *(len(c) for c in columns)) + 1
     rows = [("copies", lambda s: f"{s.copies}"), ("TP", lambda s: f"{s.tp}"), ("FP", lambda s: f"{s.fp}"),
@@ -684,6 +703,10 @@ def report(work: Path, seed: int = 1, unrelated: int = 1000) -> None:
               f"{len(linked - plain)}, only without: {len(plain - linked)})")
         for u in sorted(linked - plain)[:5]:
             print(f"  with noise only: {u}")
+    for name, folder in [("clean", clean), ("noisy", noisy_dir)]:
+        wrong = wrong_links(folder, links[name])
+        print(f"{name}: copies linked to a wrong original: {sum(wrong.values())}"
+              + "".join(f", {n} under {what}" for what, n in sorted(wrong.items())))
     print("shared scorer, clean: " + " | ".join(score(clean, links["clean"])[1:]))
     print("shared scorer, noisy: " + " | ".join(score(noisy_dir, links["noisy"])[1:]))
     sets = {"clean": clean_scores["all"], "noisy": noisy_scores["all"], "noisy-u": noisy_scores["all but unrelated"]}
