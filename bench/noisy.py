@@ -29,8 +29,9 @@ in it, spread over the outlet feeds, with noise. They are in no truth line: link
 anything is a false positive (``--unrelated 0`` leaves the set's entries as they are).
 
 Output folder: entries.jsonl, truth.jsonl (the same bytes), feeds.json, and noise.jsonl: one line
-per noisy entry, ``{"url", "noise": [categories], "variants": {category: variant}, "unrelated"}``
-(a relay's categories include those of the copy page it carries). Same seed, same files.
+per noisy entry, ``{"url", "noise": [categories], "own": [categories], "variants": {category: variant},
+"unrelated"}`` ("noise" holds a relay's own categories and those of the copy page it carries, "own"
+its own only). Same seed, same files.
 
 Then both sets, clean and noisy, go through relaywatch's real ingest (benchkit) and are scored:
 link precision / recall / F1, kind (with a truth x predicted confusion matrix on correct links),
@@ -237,7 +238,8 @@ def intro(site: Site, r: random.Random, title: str) -> tuple[str, str]:
 def related(site: Site, r: random.Random, titles: list[str], exclude: set[str]) -> tuple[str, str]:
     style = r.choice(["ul", "plain"]) if site.related == "both" else site.related
     pick: list[str] = []
-    while len(pick) < r.randint(3, 6):
+    want = r.randint(3, 6)
+    while len(pick) < want:
         t = r.choice(titles)
         if t not in exclude and t not in pick:
             pick.append(t)
