@@ -1,4 +1,4 @@
-"""Accuracy of repost detection on four labelled sets, through relaywatch's real ingest path.
+"""Accuracy of repost detection on five labelled sets, through relaywatch's real ingest path.
 
 1. the Reuters repost benchmark, default set (``make_reuse_bench.py --seed 1``): link precision,
    recall, F1, and agreement of kind / via / credited on correct links (the shared scorer);
@@ -6,9 +6,13 @@
 3. Clough & Stevenson (real human text reuse): share of ``cut`` / ``light`` / ``heavy`` answers
    linked to their task's source, and ``non`` answers linked to anything (must be none);
 4. relay-webmentions: the 7 scraped republications with page HTML, each expected to be linked to
-   the earliest-seen one with coverage >= 0.9.
+   the earliest-seen one with coverage >= 0.9;
+5. noisy pages (``--noisy``; about a minute): set 1 with page furniture added to every non-wire
+   page (captions, intros, related lists, nav, footers, ads, credit variants) and 1000 unrelated
+   outlet stories; scores per noise category beside the clean set (``bench/noisy.py``, which also
+   runs alone: ``python bench/noisy.py [--work DIR]``).
 
-    python bench/accuracy.py [--large] [--work DIR]
+    python bench/accuracy.py [--noisy] [--large] [--work DIR]
 
 Constants of the matcher were chosen on set 1; sets 2-4 check that they hold.
 """
@@ -24,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchkit import DATA, build, ingest, links_json, need, score
+from noisy import report as noisy_report
 from relaywatch.poll.archive import ingest_file
 from relaywatch.report.tables import reposts
 from relaywatch.store import Store
@@ -123,6 +128,7 @@ def relay_webmentions(work: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--large", action="store_true", help="also run --originals 12000 --copies 40000")
+    ap.add_argument("--noisy", action="store_true", help="also score the noisy-page variant of set 1")
     ap.add_argument("--work", type=Path, help="keep generated sets and databases here")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="relaywatch-accuracy-") as tmp:
@@ -131,6 +137,8 @@ def main() -> None:
         reuters(work, 2000, 3000)
         clough_stevenson(work)
         relay_webmentions(work)
+        if args.noisy:
+            noisy_report(work)
         if args.large:
             reuters(work, 12000, 40000)
 
