@@ -117,6 +117,8 @@ def test_copy_that_adds_its_own_text_is_still_a_repost_of_the_whole_story(world:
     world.add("ledger", "bigger", ps(own[:4] + STORY[:6] + own[4:]), 1)
     link = world.link("bigger")
     assert link is not None and link.coverage == 1.0 and link.kind == "verbatim"
+    words = [len(fpmod.tokenize(" ".join(part))) for part in (own[:4], own[4:])]
+    assert (link.added_before, link.added_inside, link.added_after) == (words[0], 0, words[1])
 
 
 def test_intact_story_under_a_caption_with_a_list_of_headlines_below_is_verbatim(world: World) -> None:

@@ -32,6 +32,7 @@ from relaywatch.report.questions import (
 from relaywatch.report.svg import story_svg, timeline_strip_html
 from relaywatch.report.tables import reposts
 from relaywatch.store import Store
+from relaywatch.store.schema import MIGRATIONS, _statements
 
 from . import report_data
 
@@ -165,7 +166,11 @@ def test_migrations_bring_a_version_1_database_forward(tmp_path: Path) -> None:
     conn.executescript("DROP TRIGGER entries_ad; DROP TRIGGER entries_au;"
                        " DROP TABLE entries_fts; DROP TABLE digests; ALTER TABLE feeds DROP COLUMN body_hash;"
                        " DROP TABLE fingerprint_pending; DROP TABLE index_state;"
-                       " DELETE FROM schema_migrations WHERE version > 1;")
+                       " DROP INDEX reposts_labels; DROP VIEW repost_report;"
+                       + "".join(f" ALTER TABLE reposts DROP COLUMN {c};"
+                                 for c in ("added_before", "added_inside", "added_after", "credit_link", "labels"))
+                       + " DELETE FROM schema_migrations WHERE version > 1;")
+    conn.execute(next(s for s in _statements(MIGRATIONS[0].sql) if s.startswith("CREATE VIEW repost_report")))
     entries = conn.execute("SELECT count(*) FROM entries").fetchone()[0]
     indexed = conn.execute("SELECT count(*) FROM fingerprint_index").fetchone()[0]
     conn.close()
@@ -176,6 +181,8 @@ def test_migrations_bring_a_version_1_database_forward(tmp_path: Path) -> None:
     assert {h.title for h in search(new, "eider ducks")} >= {"Harbour board approves tidal barrier for Port Ellery"}
     assert all(f.body_hash is None for f in new.feeds.list())
     assert new.count("fingerprint_pending") == 0
+    labels = new.query("SELECT kind, added_words, labels FROM repost_report")
+    assert labels and all(r["added_words"] == 0 and r["labels"] == 1 for r in labels)  # old labels, to re-decide
     new.close()
 
 

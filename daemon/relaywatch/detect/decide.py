@@ -33,6 +33,8 @@ from relaywatch.detect.measure import Measure, edited_shares, measure, own_words
 from relaywatch.detect.text import CleanText, credits_name
 from relaywatch.models import Link, StoredEntry
 
+LABELS = 2  # the version of the labelling rules (kind on the aligned text, additions, credit by link)
+
 
 @dataclass(frozen=True)
 class MatchParams:

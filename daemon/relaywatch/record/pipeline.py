@@ -20,7 +20,7 @@ from datetime import datetime
 
 from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect import text as textmod
-from relaywatch.detect.decide import Decision
+from relaywatch.detect.decide import LABELS, Decision
 from relaywatch.detect.prepare import METHOD, Prepared
 from relaywatch.models import EntryText, Feed, Link, ParsedEntry, StoredEntry
 from relaywatch.record.matcher import Matcher
@@ -153,5 +153,5 @@ class Pipeline:
         if result.link is not None:
             links.append(result.link)
         for link in links:
-            self.store.links.save(link, now)
+            self.store.links.save(link, now, LABELS)
         return len(links)

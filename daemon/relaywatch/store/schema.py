@@ -183,6 +183,30 @@ WHEN old.id <= (SELECT fts_upto FROM index_state) BEGIN
   INSERT INTO [entries_fts] (rowid, [title], [text]) VALUES (new.rowid, new.[title], new.[text]);
 END;
 """),
+    Migration(7, "labels of a link: the words a copy adds, where; a credit by link; the rules that labelled it", """
+ALTER TABLE reposts ADD COLUMN added_before INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE reposts ADD COLUMN added_inside INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE reposts ADD COLUMN added_after INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE reposts ADD COLUMN credit_link TEXT;
+ALTER TABLE reposts ADD COLUMN labels INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX reposts_labels ON reposts(labels, copy_id);
+DROP VIEW repost_report;
+CREATE VIEW repost_report AS
+SELECT r.id AS id,
+       o.url AS original_url, fo.name AS original_feed, o.title AS original_title,
+       c.url AS copy_url, fc.name AS copy_feed, c.title AS copy_title,
+       v.url AS via_url, fv.name AS via_feed,
+       r.kind, r.coverage, r.lag_seconds, r.credited, r.anomaly,
+       o.published AS original_published, o.first_seen AS original_first_seen,
+       c.published AS copy_published, c.first_seen AS copy_first_seen,
+       r.detected_at, r.original_id, r.copy_id, r.via_id,
+       r.added_before, r.added_inside, r.added_after,
+       r.added_before + r.added_inside + r.added_after AS added_words, r.credit_link, r.labels
+FROM reposts r
+JOIN entries o ON o.id = r.original_id JOIN feeds fo ON fo.id = o.feed_id
+JOIN entries c ON c.id = r.copy_id JOIN feeds fc ON fc.id = c.feed_id
+LEFT JOIN entries v ON v.id = r.via_id LEFT JOIN feeds fv ON fv.id = v.feed_id;
+"""),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
