@@ -94,6 +94,22 @@ def _gaps(original: Sequence[int], copy: Sequence[int], min_run: int) -> tuple[i
     return kept, gaps
 
 
+def _settle(g: _Gap) -> int:
+    """Words of a gap both texts have in the same place after all: the alignment, breaking a tie,
+    matched a common word ("the") inside the page's own text, leaving the original's own use of it
+    in the gap beside the kept run. Returns how many words go back to the kept text."""
+    d, i = g.deleted, g.inserted
+    if not d or len(i) < len(d):
+        return 0
+    if g.where != "after" and i[-len(d):] == d:
+        g.inserted, g.deleted = i[:-len(d)], []
+        return len(d)
+    if g.where != "before" and i[:len(d)] == d:
+        g.inserted, g.deleted = i[len(d):], []
+        return len(d)
+    return 0
+
+
 def _similar(a: Sequence[int], b: Sequence[int]) -> bool:
     pa, pb = _pairs(a), _pairs(b)
     return bool(pa and pb) and len(pa & pb) >= REWORDED_SHARE * min(len(pa), len(pb))
@@ -113,6 +129,7 @@ def align(original: Sequence[int], copy: Sequence[int], swap_words: int = 3, min
     """How the copy (word hashes in order) treated the original's words; ``swap_words``: at most
     this many words put in place of the original's are a swap, not an addition."""
     kept, gaps = _gaps(original, copy, min_run)
+    kept += sum(_settle(g) for g in gaps)
     missing = _pairs([w for g in gaps for w in g.deleted])
     changed = cut = moved = 0
     added = {"before": 0, "inside": 0, "after": 0}
