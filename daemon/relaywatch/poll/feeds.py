@@ -280,15 +280,13 @@ def _absolute(base: str, link: str) -> str:
         return link
 
 
-def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None,
-               now: datetime | None = None, max_entries: int = 500) -> FeedDocument:
-    """Parse a feed document; FeedError when it is not a feed at all (bozo feeds with entries are kept)."""
-    now = now or datetime.now(UTC)
+def _feedparse(body: bytes, headers: dict[str, str]) -> tuple[Any, str | None]:
+    """feedparser's result and its warning (a malformed feed, entities dropped); FeedError when
+    the body is not a feed at all."""
     # Content-Location is not passed: feedparser would resolve relative guids against it, and an
-    # entry's identity must not change when its feed moves; links are resolved below instead
-    lowered = {k.lower(): v for k, v in (headers or {}).items() if k.lower() in ("content-type", "content-language")}
-    base = _base_url(url, {k.lower(): v for k, v in (headers or {}).items()}.get("content-location"))
-    body, dropped = _limit_entities(body, headers or {})
+    # entry's identity must not change when its feed moves; links are resolved by the caller
+    lowered = {k.lower(): v for k, v in headers.items() if k.lower() in ("content-type", "content-language")}
+    body, dropped = _limit_entities(body, headers)
     try:
         # relative URIs inside entry HTML are not resolved: only the cleaned text is kept (and it
         # saves a second HTML pass per entry); entry and feed links are made absolute below
@@ -306,9 +304,33 @@ def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None,
     entries_raw = parsed.get("entries") or []
     if not entries_raw and warning and not parsed.get("version"):
         raise FeedError(f"not a feed: {warning}")
-    fmeta = parsed.get("feed") or {}
-    if not entries_raw and not parsed.get("version") and not fmeta.get("title"):
+    if not entries_raw and not parsed.get("version") and not (parsed.get("feed") or {}).get("title"):
         raise FeedError("not a feed: no RSS, Atom or RDF document found")
+    return parsed, warning
+
+
+def _entry(e: Any, guid: str, link: str, title: str, html: str, now: datetime) -> ParsedEntry:
+    """One entry, its dates checked (``check_date``)."""
+    # dict.get: feedparser's own get() maps a missing 'updated' to 'published' with a warning
+    raw = dict.get(e, "published") or dict.get(e, "updated") or dict.get(e, "created")
+    parsed_dt = _struct_to_dt(dict.get(e, "published_parsed") or dict.get(e, "updated_parsed")
+                              or dict.get(e, "created_parsed"))
+    published, flag = check_date(parsed_dt, raw, now)
+    updated = _struct_to_dt(dict.get(e, "updated_parsed"))
+    if updated is not None and check_date(updated, "x", now)[1]:
+        updated = None
+    return ParsedEntry(guid=guid, url=link, title=title, html=html, published=published,
+                       published_raw=str(raw)[:200] if raw else None, date_flag=flag, updated=updated)
+
+
+def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None,
+               now: datetime | None = None, max_entries: int = 500) -> FeedDocument:
+    """Parse a feed document; FeedError when it is not a feed at all (bozo feeds with entries are kept)."""
+    now = now or datetime.now(UTC)
+    base = _base_url(url, {k.lower(): v for k, v in (headers or {}).items()}.get("content-location"))
+    parsed, warning = _feedparse(body, headers or {})
+    entries_raw = parsed.get("entries") or []
+    fmeta = parsed.get("feed") or {}
     # what must be sanitized, gathered first to go through feedparser's sanitizer in one document:
     # HTML titles, and the HTML of entries with neither id nor link (known by a hash of their
     # sanitized HTML, as it was when feedparser sanitized it, so that they keep their identity)
@@ -335,20 +357,9 @@ def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None,
     for e, html, link, given, title_at, html_at in todo:
         title = _one_line(done[title_at] if title_at is not None else e.get("title"))
         guid = entry_identity(given, link, title, done[html_at] if html_at is not None else html)
-        if guid in seen:
-            continue
-        seen.add(guid)
-        # dict.get: feedparser's own get() maps a missing 'updated' to 'published' with a warning
-        raw = dict.get(e, "published") or dict.get(e, "updated") or dict.get(e, "created")
-        parsed_dt = _struct_to_dt(dict.get(e, "published_parsed") or dict.get(e, "updated_parsed")
-                                  or dict.get(e, "created_parsed"))
-        published, flag = check_date(parsed_dt, raw, now)
-        updated = _struct_to_dt(dict.get(e, "updated_parsed"))
-        if updated is not None and check_date(updated, "x", now)[1]:
-            updated = None
-        entries.append(ParsedEntry(guid=guid, url=link, title=title, html=html, published=published,
-                                   published_raw=str(raw)[:200] if raw else None, date_flag=flag,
-                                   updated=updated))
+        if guid not in seen:
+            seen.add(guid)
+            entries.append(_entry(e, guid, link, title, html, now))
     ttl = None
     raw_ttl = fmeta.get("ttl")
     if raw_ttl and str(raw_ttl).strip().isdigit():
