@@ -24,6 +24,7 @@ _BLOCK = re.compile(r"<(?:p|div|li|section|article|h[1-6])[\s>]", re.I)
 LARGE = 50_000  # characters of markup beyond which many blocks make a page
 MANY_BLOCKS = 150
 HELD_CHARS = 160  # short paragraphs of the walk are looked at for credit lines
+MAX_EXTRACT = 1_000_000  # characters: beyond, trafilatura takes seconds; the structural walk alone is used
 
 
 def is_document(markup: str) -> bool:
@@ -53,7 +54,7 @@ def paragraphs(markup: str) -> tuple[Walked, bool]:
     if not is_document(markup):
         return walk(markup), False
     walked = walk(markup)
-    text = extract(markup)
+    text = extract(markup) if len(markup) <= MAX_EXTRACT else None
     if not text:
         return walked, True
     paras = [p for p in (normalize(line) for line in text.split("\n")) if p]
