@@ -18,14 +18,13 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from relaywatch.config import Config, ConfigError, load_config
+from relaywatch.config import ROLES, Config, ConfigError, load_config
 from relaywatch.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
 
 EXIT_CODES = "Exit status: 0 all well, 1 a runtime failure, 2 a usage or configuration error."
-ROLES = ("wire", "outlet", "relay")
 CONTEXT_SETTINGS: dict[str, Any] = {
     "help_option_names": ["-h", "--help"],
     "terminal_width": 100,  # fixed, so --help reads the same in every terminal and in docs/cli.md

@@ -95,8 +95,8 @@ class Assessment:
 
 @dataclass(frozen=True)
 class Group:
-    """The copies of an original: their links, and the entries of those linked with no ``via``
-    whose relay footer names a source (every copy's when ``Assessment.every_member``)."""
+    """Copies of an original, their links and entries: those linked with no ``via`` whose relay
+    footer names a source, or every copy when ``Assessment.every_member``."""
 
     links: tuple[Link, ...] = ()
     members: Mapping[int, Known] = field(default_factory=dict)  # by copy id

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 from relaywatch.config import FetchConfig
+from relaywatch.detect.page import extract
 from relaywatch.errors import RelaywatchError
 from relaywatch.models import Feed
 from relaywatch.poll.http import Fetcher
@@ -36,14 +37,7 @@ class ArticleError(RelaywatchError):
 
 def extract_article(html: str | bytes, url: str | None = None) -> str | None:
     """The main text of an article page (paragraphs separated by blank lines), or None."""
-    import trafilatura  # imported here: it is slow to import and only summary-only feeds need it
-
-    try:
-        text = trafilatura.extract(html, url=url, include_comments=False, include_tables=False,
-                                   favor_precision=True, deduplicate=False)
-    except Exception as e:  # trafilatura/lxml on hostile markup: treat as "no article"
-        log.info("article extraction failed for %s: %s", url, e)
-        return None
+    text = extract(html, url)
     if not text:
         return None
     return "\n\n".join(p.strip() for p in text.split("\n") if p.strip())

@@ -76,11 +76,10 @@ class Matcher:
         return decide(subject, found, known, self.group(found.root, found.every_member), p)
 
     def group(self, root_id: int, every_member: bool) -> Group:
-        """The copies of ``root_id``: their links, and the entries of every copy (``every_member``)
-        or only of those whose relay footer names a source."""
-        links = tuple(self.store.links.of_original(root_id))
+        """The copies of ``root_id`` with their entries: every one (``every_member``), or only those
+        linked with no ``via`` whose relay footer names a source (one query less per link)."""
         if every_member:
-            wanted = [link.copy_id for link in links]
+            links = tuple(self.store.links.of_original(root_id))
         else:
-            wanted = [link.copy_id for link in self.store.links.named_orphans(root_id)]
-        return Group(links, self.known(wanted))
+            links = tuple(self.store.links.named_orphans(root_id))
+        return Group(links, self.known(link.copy_id for link in links))
