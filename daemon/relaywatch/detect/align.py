@@ -16,12 +16,11 @@ copy words not from the original here, or both. A gap is
 - a **move** when the copy's words there are original words missing from another place (a
   paragraph or a quote moved up): those original words count as changed, not cut.
 
-Kind, defined on the original's text: ``edited`` when at least ``edit_words`` of its words were
-changed or moved, or when the copy wrote at least ``own_inside`` words of its own into it (between
-two kept runs: a sentence of the outlet's inside the wire's story); else ``verbatim`` when at
-least ``whole`` of its words are kept, else ``excerpt``. What the page put before or after the
-story (an intro, a caption, a footer, a list of headlines) is counted apart (``added_*``): it
-never makes a copy edited. Page furniture inside the story (an advertisement, a "read more" box)
+Kind, defined on the original's text alone: ``edited`` when at least ``edit_words`` of its words
+were changed or moved; else ``verbatim`` when at least ``whole`` of its words are kept, else
+``excerpt``. What the page put before, inside or after the story (an intro, a caption, a sentence
+of the outlet's own between two of the wire's, a footer, a list of headlines) is counted apart
+(``added_*``): it never makes a copy edited, since the original's words are all there, unchanged. Page furniture inside the story (an advertisement, a "read more" box)
 is set apart by the text cleaning before the two texts are aligned.
 """
 
@@ -47,8 +46,8 @@ class Alignment:
     def added(self) -> int:
         return self.added_before + self.added_inside + self.added_after
 
-    def kind(self, edit_words: int, own_inside: int, whole: float) -> str:
-        if self.changed >= edit_words or self.added_inside >= own_inside:
+    def kind(self, edit_words: int, whole: float) -> str:
+        if self.changed >= edit_words:
             return "edited"
         return "verbatim" if self.kept >= whole * self.original_words else "excerpt"
 

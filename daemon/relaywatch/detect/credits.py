@@ -60,6 +60,9 @@ TRAILING = re.compile(
     rf"\((?:{_BY_WORDS}) by [^()]{{1,200}}\))[.。]?$",
     re.I,
 )
+# "... the ministry said. - Reuters", "... said. Reporting by Reuters." (after the last sentence)
+TRAILING_NAME = re.compile(r"(?<=[.!?\"')\]])\s+-{1,3}\s*(?P<credit>[A-Z][\w.&'-]*(?: [A-Z][\w.&'-]*){0,3})\.?$")
+TRAILING_BY = re.compile(rf"(?<=[.!?\"')\]])\s+(?P<credit>(?:{_BY_WORDS}) by [^().!?]{{1,100}})\.?$", re.I)
 BYLINE = re.compile(r"^(?:by|By|BY)\s+(?P<names>\S.{0,100}?)\.?$")
 _BYLINE_LOWER = frozenset(
     [
@@ -83,19 +86,30 @@ _BYLINE_LOWER = frozenset(
         "with",
     ]
 )
-LEAD = re.compile(rf"^(?P<agency>{'|'.join(re.escape(a) for a in AGENCIES)}) ?(?:-{{1,3}}|:) ?(?=\S)")
+LEAD = re.compile(rf"^(?P<agency>{'|'.join(re.escape(n) for a in AGENCIES for n in {a, a.upper()})}) ?(?:-{{1,3}}|:) ?(?=\S)")
 CJK_DATELINE = re.compile(
     r"^(?P<agency>新华社|新華社|中新社|中新网|中新網)[^\s,.;:。，]{0,24}?[电電]"
     r"(?:\s*\([^()]{0,40}\))?\s*"
 )
 
 
+AGENCY_LINE = re.compile(
+    rf"^\(?(?:{'|'.join(re.escape(n) for n in sorted(set(AGENCIES) | {a for g in ALIASES for a in g}, key=len, reverse=True))})\)?"
+    r"(?:\s+(?:staff|reporter|reporters|writer|writers|wire|service|news|desk|correspondent|report))*\.?$",
+    re.I,
+)
+
+
 def trailing(para: str) -> tuple[str, str | None]:
     """``para`` without a credit at its end, and that credit (None: there is none)."""
-    if not (":" in para[-75:] or para.rstrip(".。 ").endswith(")")):
-        return para, None
     tail = para[-260:]
-    m = TRAILING.search(tail)
+    m = None
+    if ":" in para[-75:] or para.rstrip(".。 ").endswith(")"):
+        m = TRAILING.search(tail)
+    if m is None and "-" in para[-60:]:
+        m = TRAILING_NAME.search(tail)
+    if m is None and " by " in para[-130:].lower():
+        m = TRAILING_BY.search(tail)
     if not m:
         return para, None
     rest = para[: len(para) - len(tail) + m.start()].rstrip()
@@ -125,6 +139,12 @@ def lead(para: str) -> tuple[str, str] | None:
     if not m:
         return None
     return m.group("agency"), para[m.end() :].strip()
+
+
+def agency_line(para: str) -> bool:
+    """Whether a paragraph is only an agency's name ("Reuters", "(AP)", "AFP."): a credit line
+    wherever it stands."""
+    return len(para) <= 60 and AGENCY_LINE.match(para.strip()) is not None
 
 
 def names_credited(lines: tuple[str, ...] | list[str], names: tuple[str, ...] | list[str]) -> bool:

@@ -33,7 +33,7 @@ from relaywatch.detect.measure import Measure, edited_shares, measure, own_words
 from relaywatch.detect.text import CleanText, credits_name
 from relaywatch.models import Link, StoredEntry
 
-LABELS = 2  # the version of the labelling rules (kind on the aligned text, additions, credit by link)
+LABELS = 3  # the version of the labelling rules (3: kind on the original's words alone; credits anywhere)
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,7 @@ class MatchParams:
     min_coverage: float = 0.1     # ...and the other at least this share
     verbatim_coverage: float = 0.9
     edit_tokens: int = 3          # at most this many words put in place of as many are swapped, not added
-    edit_words: int = 1           # a copy that changed this many of the original's words is edited...
-    own_inside: int = 4           # ...or that wrote this many words of its own inside the original's text
+    edit_words: int = 1           # a copy that changed this many of the original's words is edited
     via_share: float = 0.7        # share of another copy's own changes repeated: taken from it...
     via_containment: float = 0.9  # ...when each holds at least this share of the other
     same_story: float = 0.8       # same feed and this similar both ways: an update, not a repost
@@ -217,7 +216,7 @@ def make_link(copy: StoredEntry, copy_fp: fpmod.Fingerprint, clean: CleanText, r
     credit_link = linked_to(clean.links, root.entry.url)
     credited = credit_link is not None or credits_name(clean, root.entry.credit_names)
     al = align(root.fp.words.tolist(), copy_fp.words.tolist(), p.edit_tokens)
-    k = al.kind(p.edit_words, p.own_inside, p.verbatim_coverage)
+    k = al.kind(p.edit_words, p.verbatim_coverage)
     coverage, copy_share = m.b_cov, m.a_cov
     if k == "edited":
         copy_share, coverage = edited_shares(copy_fp, root.fp, m, p.edit_tokens)

@@ -126,6 +126,7 @@ DATELINE = re.compile(
     r"^(?P<dateline>(?:[A-Z\u00c0-\u024f][\w\u00c0-\u024f .,'’/-]{0,80}?\s*)?"
     r"\((?P<agency>[A-Za-z][\w .&'-]{0,40}?)\)\s*[-–—]+)\s*"
 )
+LEAD_PARAS = 3  # a dateline or an agency's lead is looked for in this many first paragraphs
 SHORT_CREDIT = re.compile(r"^\(?[A-Z][\w.&'-]*(?: [A-Z][\w.&'-]*){0,3}\)?\.?$")
 # rows of the table that also find credits in the lines of left-out headers and footers
 _HELD_ROWS = ("credit-line", "attribution-line", "rights-reserved")
@@ -210,39 +211,50 @@ def _sift(paras: list[str], patterns: tuple[Pattern, ...], fired: list[str], cre
 
 
 def _ends(kept: list[str], fired: list[str], credits: list[str]) -> str:
-    """Set apart the credits at either end of the story (in place); the dateline, if any."""
-    if kept:  # "... the ministry said. Source: Reuters", "... 。(来源:新华社)"
-        rest, credit = creditmod.trailing(kept[-1])
+    """Set apart (in place) the credits wherever the page put them: at the end of a paragraph
+    ("... the ministry said. Source: Reuters", "... 。(来源:新华社)"), as a line of their own ("By
+    Reuters staff", a lone "Reuters" or "(AP)"), in the dateline or the lead of one of the first
+    paragraphs (an intro or a caption may come first); returns the dateline, if any."""
+    for idx in range(len(kept) - 1, -1, -1):
+        rest, credit = creditmod.trailing(kept[idx])
         if credit:
-            kept[-1] = rest
+            kept[idx] = rest
             credits.append(credit)
             fired.append("credit-trailing")
-    for idx in (len(kept) - 1, 0, 0):  # "By Reuters staff"; a lone "Reuters" or "(AP)"
-        if 0 <= idx < len(kept) and len(kept) > 1:
-            line = kept[idx]
-            if creditmod.byline(line) or SHORT_CREDIT.match(line):
-                credits.append(kept.pop(idx))
-                fired.append("credit-name-line")
-    if not kept:
-        return ""
-    m = DATELINE.match(kept[0])
-    if m and len(m.group("dateline")) <= 90:
-        credits.append(f"({m.group('agency').strip()})")
-        _set_first(kept, kept[0][m.end():].strip())
-        fired.append("dateline")
-        return m.group("dateline").strip()
-    led = creditmod.lead(kept[0])  # "Reuters - The ministry said", "新华社北京5月3日电"
-    if led:
-        credits.append(led[0])
-        dateline = kept[0][: len(kept[0]) - len(led[1])].strip()
-        _set_first(kept, led[1])
-        fired.append("dateline")
-        return dateline
+    for idx in range(len(kept) - 1, -1, -1):
+        line = kept[idx]
+        at_end = idx in (0, len(kept) - 1)
+        if len(kept) > 1 and (creditmod.byline(line) or creditmod.agency_line(line)
+                              or (at_end and SHORT_CREDIT.match(line))):
+            credits.append(kept.pop(idx))
+            fired.append("credit-name-line")
+    for idx in range(min(LEAD_PARAS, len(kept))):
+        dateline = _dateline(kept, idx, fired, credits)
+        if dateline is not None:
+            return dateline
     return ""
 
 
-def _set_first(kept: list[str], rest: str) -> None:
-    kept[0:1] = [rest] if rest else []
+def _dateline(kept: list[str], idx: int, fired: list[str], credits: list[str]) -> str | None:
+    """The dateline or agency lead of paragraph ``idx``, set apart (None: it has none)."""
+    para = kept[idx]
+    m = DATELINE.match(para)
+    if m and len(m.group("dateline")) <= 90:
+        credits.append(f"({m.group('agency').strip()})")
+        _set_para(kept, idx, para[m.end():].strip())
+        fired.append("dateline")
+        return m.group("dateline").strip()
+    led = creditmod.lead(para)  # "Reuters - The ministry said", "新华社北京5月3日电"
+    if led:
+        credits.append(led[0])
+        _set_para(kept, idx, led[1])
+        fired.append("dateline")
+        return para[: len(para) - len(led[1])].strip()
+    return None
+
+
+def _set_para(kept: list[str], idx: int, rest: str) -> None:
+    kept[idx:idx + 1] = [rest] if rest else []
 
 
 def _held_credits(walked: Walked, credits: list[str]) -> None:
