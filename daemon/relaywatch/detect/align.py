@@ -20,8 +20,9 @@ Kind, defined on the original's text alone: ``edited`` when at least ``edit_word
 were changed or moved; else ``verbatim`` when at least ``whole`` of its words are kept, else
 ``excerpt``. What the page put before, inside or after the story (an intro, a caption, a sentence
 of the outlet's own between two of the wire's, a footer, a list of headlines) is counted apart
-(``added_*``): it never makes a copy edited, since the original's words are all there, unchanged. Page furniture inside the story (an advertisement, a "read more" box)
-is set apart by the text cleaning before the two texts are aligned.
+(``added_*``): it never makes a copy edited, since the original's words are all there, unchanged.
+Page furniture inside the story (an advertisement, a "read more" box) is set apart by the text
+cleaning before the two texts are aligned.
 """
 
 from __future__ import annotations

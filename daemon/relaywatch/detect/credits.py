@@ -86,7 +86,8 @@ _BYLINE_LOWER = frozenset(
         "with",
     ]
 )
-LEAD = re.compile(rf"^(?P<agency>{'|'.join(re.escape(n) for a in AGENCIES for n in {a, a.upper()})}) ?(?:-{{1,3}}|:) ?(?=\S)")
+_LEAD_NAMES = "|".join(re.escape(n) for a in AGENCIES for n in {a, a.upper()})  # "Reuters", "REUTERS"
+LEAD = re.compile(rf"^(?P<agency>{_LEAD_NAMES}) ?(?:-{{1,3}}|:) ?(?=\S)")
 CJK_DATELINE = re.compile(
     r"^(?P<agency>新华社|新華社|中新社|中新网|中新網)[^\s,.;:。，]{0,24}?[电電]"
     r"(?:\s*\([^()]{0,40}\))?\s*"
@@ -94,7 +95,7 @@ CJK_DATELINE = re.compile(
 
 
 AGENCY_LINE = re.compile(
-    rf"^\(?(?:{'|'.join(re.escape(n) for n in sorted(set(AGENCIES) | {a for g in ALIASES for a in g}, key=len, reverse=True))})\)?"
+    rf"^\(?(?:{'|'.join(re.escape(n) for n in sorted(set(AGENCIES) | set(_ALIAS_OF), key=len, reverse=True))})\)?"
     r"(?:\s+(?:staff|reporter|reporters|writer|writers|wire|service|news|desk|correspondent|report))*\.?$",
     re.I,
 )

@@ -23,13 +23,15 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect.align import align
-from relaywatch.detect.measure import Measure, edited_shares, measure, own_words
+from relaywatch.detect.measure import Measure, edited_shares, found_edited, measure, own_words
+from relaywatch.detect.reuse import Layout, layout, reuse
 from relaywatch.detect.text import CleanText, credits_name
 from relaywatch.models import Link, StoredEntry
 
@@ -45,6 +47,7 @@ class MatchParams:
     min_tokens: int = 8           # words two texts must share to be related at all
     min_containment: float = 0.4  # one text must be at least this share the other's words...
     min_coverage: float = 0.1     # ...and the other at least this share
+    clear_share: float = 0.8      # one text this much inside the other: related without reading sentences
     verbatim_coverage: float = 0.9
     edit_tokens: int = 3          # at most this many words put in place of as many are swapped, not added
     edit_words: int = 1           # a copy that changed this many of the original's words is edited
@@ -79,6 +82,11 @@ class New:
     clean: CleanText
     fp: fpmod.Fingerprint
 
+    @cached_property
+    def layout(self) -> Layout:
+        """Its sentences and quotes (read once, when a candidate needs them)."""
+        return layout(self.clean.text, self.fp.tokens)
+
 
 @dataclass(frozen=True)
 class Assessment:
@@ -109,9 +117,23 @@ class Decision:
 
 
 def related(m: Measure, p: MatchParams) -> bool:
-    """Whether two texts tell the same story in the same words, in part."""
-    return m.a_tokens >= p.min_tokens and max(m.a_rel, m.b_rel) >= p.min_containment \
+    """Whether two texts plainly tell the same story in the same words: one of them almost whole
+    inside the other (a whole copy, an excerpt, a copy with a few words changed)."""
+    return m.a_tokens >= p.min_tokens and max(m.a_cov, m.b_cov) >= p.clear_share \
         and min(m.a_rel, m.b_rel) >= p.min_coverage and m.figures_agree >= p.min_figures
+
+
+def derives(new: New, other: Known, m: Measure, p: MatchParams) -> bool:
+    """Whether the later of the two texts (the copy, by ``_precedes``) took sentences of the other
+    (``reuse``), read sentence by sentence when their coverage alone leaves doubt."""
+    if related(m, p):
+        return True
+    if m.a_tokens < p.min_tokens:
+        return False
+    am, bm = found_edited(new.fp, other.fp, m, p.edit_tokens)
+    if _precedes(new.entry, other.entry):
+        return reuse(layout(other.entry.text, other.fp.tokens), bm, new.fp.numbers).derived
+    return reuse(new.layout, am, other.fp.numbers).derived
 
 
 def shortlist(hits: Mapping[int, tuple[int, float]], fingerprints: int, p: MatchParams) -> list[int]:
@@ -155,7 +177,7 @@ def assess(new: New, candidates: Sequence[Known], originals: Mapping[int, int], 
         if n >= p.give_up_after and not measures:
             break  # those sharing the rarest text are other stories: the rest share commoner text
         m = run(c.fp)
-        if related(m, p):
+        if derives(new, c, m, p):
             measures[c.id] = m
     originals = {c: originals[c] for c in measures if c in originals}
     # The feed's own earlier entries: the same story again is an update of that entry. A feed never
@@ -175,9 +197,8 @@ def assess(new: New, candidates: Sequence[Known], originals: Mapping[int, int], 
     root = known[originals.get(best, best)]
     if _precedes(new.entry, root.entry):
         return Assessment(measures, originals, update_of, root.id, reroot=True, every_member=True)
-    m_root = measures.get(root.id) or run(root.fp)
     # the copy must hold part of the original itself, not only of another copy
-    if m_root.a_tokens < p.min_tokens or m_root.b_rel < p.min_coverage:
+    if root.id not in measures and not derives(new, root, run(root.fp), p):
         return Assessment(measures, originals, update_of)
     every = _named_elsewhere(new, root, _members(new, root, known, measures, originals))
     return Assessment(measures, originals, update_of, root.id, every_member=every)

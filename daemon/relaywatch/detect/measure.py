@@ -69,19 +69,23 @@ def measure(a: fpmod.Fingerprint, b: fpmod.Fingerprint, figures_from: int = 3,
 
 def edited_shares(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, width: int) -> tuple[float, float]:
     """For an edited copy ``a`` of ``b`` (``m``: their measure): the share of each text's words found
-    in the other exactly or edited in place, that is swapped for another word in a 4-word run the
-    other has with that word changed (``fingerprint.swapped``), or in a run of at most ``width``
-    words between found words.
+    in the other exactly or edited in place (``found_edited``)."""
+    am, bm = found_edited(a, b, m, width)
+    return (float(np.count_nonzero(am)) / len(am) if len(am) else 0.0,
+            float(np.count_nonzero(bm)) / len(bm) if len(bm) else 0.0)
+
+
+def found_edited(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's words found in the other exactly or edited in place, that is swapped for another
+    word in a 4-word run the other has with that word changed (``fingerprint.swapped``), or in a
+    run of at most ``width`` words between found words.
 
     Exact coverage counts a word only inside a run of 4 shared words; a copy that swaps every third
     word for a synonym (an article spinner) keeps the whole text in order yet shares few such runs:
     the relay-webmentions spun copy has 0.49 of its original exactly, 0.95 edited in place.
     """
     sa, sb = fpmod.swapped(a, ~m.a_mask, b, ~m.b_mask)
-    am = fpmod.fill_gaps(m.a_mask | sa, width)
-    bm = fpmod.fill_gaps(m.b_mask | sb, width)
-    return (float(np.count_nonzero(am)) / len(am) if len(am) else 0.0,
-            float(np.count_nonzero(bm)) / len(bm) if len(bm) else 0.0)
+    return fpmod.fill_gaps(m.a_mask | sa, width), fpmod.fill_gaps(m.b_mask | sb, width)
 
 
 def own_words(copy: fpmod.Fingerprint, original: fpmod.Fingerprint) -> np.ndarray:
