@@ -309,8 +309,9 @@ def make(out: Path, originals: int = 1500, rewrites: int = 1200, negatives: int 
     entries, truth, negs = [], [], []
     topical = same_topic(origs, docs, negatives // 2, r)
     taken_ids = {d["id"] for d in origs} | {d["id"] for d, _ in topical}
+    grams = {g for d in origs for g in grams8(d["paras"])}
     donors = [s for d in docs if d["id"] not in taken_ids for s in sentences(d["paras"])[1:]
-              if 8 <= len(s.split()) <= 45]  # a sentence of a story that is nowhere else in the set
+              if 8 <= len(s.split()) <= 45 and not grams8([s]) & grams]  # in no story of the set
     r.shuffle(donors)
     for d in origs:
         d["url"] = f"https://wire.example.org/reuters/{d['id']}"

@@ -168,7 +168,8 @@ def test_migrations_bring_a_version_1_database_forward(tmp_path: Path) -> None:
                        " DROP TABLE fingerprint_pending; DROP TABLE index_state;"
                        " DROP INDEX reposts_labels; DROP VIEW repost_report;"
                        + "".join(f" ALTER TABLE reposts DROP COLUMN {c};"
-                                 for c in ("added_before", "added_inside", "added_after", "credit_link", "labels"))
+                                 for c in ("added_before", "added_inside", "added_after", "credit_link", "labels",
+                                           "copy_sentences", "taken_sentences"))
                        + " DELETE FROM schema_migrations WHERE version > 1;")
     conn.execute(next(s for s in _statements(MIGRATIONS[0].sql) if s.startswith("CREATE VIEW repost_report")))
     entries = conn.execute("SELECT count(*) FROM entries").fetchone()[0]
@@ -183,6 +184,7 @@ def test_migrations_bring_a_version_1_database_forward(tmp_path: Path) -> None:
     assert new.count("fingerprint_pending") == 0
     labels = new.query("SELECT kind, added_words, labels FROM repost_report")
     assert labels and all(r["added_words"] == 0 and r["labels"] == 1 for r in labels)  # old labels, to re-decide
+    assert all(r["taken_sentences"] is None for r in new.query("SELECT taken_sentences FROM repost_report"))
     new.close()
 
 

@@ -130,6 +130,8 @@ class Link:
     added_inside: int = 0  # ...inside it
     added_after: int = 0   # ...and after it (a footer, a list of headlines)
     credit_link: str | None = None  # the copy's link to the original's page or site, when that is its credit
+    copy_sentences: int | None = None   # sentences of the copy (None: labelled before they were counted)...
+    taken_sentences: int | None = None  # ...of which come from the original, verbatim or rewritten
 
     @property
     def added(self) -> int:

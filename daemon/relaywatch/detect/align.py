@@ -99,6 +99,9 @@ def _settle(g: _Gap) -> int:
     matched a common word ("the") inside the page's own text, leaving the original's own use of it
     in the gap beside the kept run. Returns how many words go back to the kept text."""
     d, i = g.deleted, g.inserted
+    if len(i) == 1 and len(d) > 1 and i[0] in d:  # one common word ("the") matched in the cut text
+        g.inserted, g.deleted = [], d[:d.index(i[0])] + d[d.index(i[0]) + 1:]
+        return 1
     if not d or len(i) < len(d):
         return 0
     if g.where != "after" and i[-len(d):] == d:

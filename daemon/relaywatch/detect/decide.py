@@ -31,7 +31,7 @@ import numpy as np
 from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect.align import align
 from relaywatch.detect.measure import Measure, edited_shares, found_edited, measure, own_words
-from relaywatch.detect.reuse import Layout, layout, reuse
+from relaywatch.detect.reuse import Layout, figures_of, layout, reuse
 from relaywatch.detect.text import CleanText, credits_name
 from relaywatch.models import Link, StoredEntry
 
@@ -132,8 +132,8 @@ def derives(new: New, other: Known, m: Measure, p: MatchParams) -> bool:
         return False
     am, bm = found_edited(new.fp, other.fp, m, p.edit_tokens)
     if _precedes(new.entry, other.entry):
-        return reuse(layout(other.entry.text, other.fp.tokens), bm, new.fp.numbers).derived
-    return reuse(new.layout, am, other.fp.numbers).derived
+        return reuse(layout(other.entry.text, other.fp.tokens), bm, figures_of(new.clean.text)).derived
+    return reuse(new.layout, am, figures_of(other.entry.text)).derived
 
 
 def shortlist(hits: Mapping[int, tuple[int, float]], fingerprints: int, p: MatchParams) -> list[int]:
@@ -239,10 +239,12 @@ def make_link(copy: StoredEntry, copy_fp: fpmod.Fingerprint, clean: CleanText, r
     al = align(root.fp.words.tolist(), copy_fp.words.tolist(), p.edit_tokens)
     k = al.kind(p.edit_words, p.verbatim_coverage)
     coverage, copy_share = m.b_cov, m.a_cov
+    found, _ = found_edited(copy_fp, root.fp, m, p.edit_tokens)
     if k == "edited":
         copy_share, coverage = edited_shares(copy_fp, root.fp, m, p.edit_tokens)
+    taken = reuse(layout(clean.text, copy_fp.tokens), found, figures_of(root.entry.text))
     return Link(root.id, copy.id, via, k, coverage, copy_share, lag, credited, anomaly,
-                al.added_before, al.added_inside, al.added_after, credit_link)
+                al.added_before, al.added_inside, al.added_after, credit_link, taken.sentences, taken.kept)
 
 
 def _site(url: str) -> str:

@@ -14,9 +14,11 @@ quotation marks:
 - a sentence is **taken** when at least 60% of its narrative words, and at least
   ``MIN_WORDS`` of them, are found. A sentence that only holds a shared name, figure or phrase
   (the charge's wording) is not; a quote shared by two reports is no evidence at all;
-- the copy **derives** from the original when at least two of its sentences are taken, or when
-  one taken sentence is ``BRIEF_SHARE`` of its words or more (a news-in-brief of one wire
-  sentence).
+- the copy **derives** from the original when at least two of its sentences are taken, or one
+  that is ``BRIEF_SHARE`` of its words or more (a news-in-brief of one wire sentence, a short
+  item built around one). One sentence in a long story is not enough: two reports of one agency
+  often repeat a background sentence, and a paper's long own report may quote the wire's
+  description of an event once.
 
 Once a copy derives from the original, what it took counts in full, quotes included: the share of
 its sentences taken (a quote sentence is taken when half its words are found) and of its words, and
@@ -33,8 +35,9 @@ import numpy as np
 
 from relaywatch.detect import fingerprint as fpmod
 
-MIN_WORDS = 5       # narrative words a taken sentence has found, at least
-BRIEF_SHARE = 0.4   # one taken sentence this share of the copy's words derives it
+MIN_WORDS = 8       # narrative words a taken sentence has found, at least
+BRIEF_SHARE = 0.2   # one taken sentence this share of the copy's words derives it
+KEPT_WORDS = 3      # a sentence of at least this many words counts in the share of sentences taken
 TAKEN_SHARE = 0.6   # share of a sentence's narrative words found to take it
 
 # a sentence ends at . ! ? (not after an initial, "U.S.", or a title such as "Mr."), at a
@@ -43,7 +46,12 @@ _BOUNDARY = re.compile(r"(?<!\b[A-Z])(?<!\b(?:Mr|Dr|St|Co|No|Jr|Sr|Lt))"
                        r"(?<!\b(?:Gen|Sen|Rep|Gov|Mrs|Inc|Ltd|Col))(?<!\bCorp)"
                        r"[.!?][\"'\u201d\u2019)\]]*(?=\s|$)|\n\s*\n|[\u3002\uff01\uff1f]")
 _QUOTE = re.compile(r"[\"\u201c\u201d\u201e\u00ab\u00bb\u300c\u300d\u300e\u300f]|\n\s*\n")
-_DIGIT = re.compile(r"\d")
+FIGURE = re.compile(r"\d+(?:[.,:/]\d+)*")  # a figure whole: "1.4", "55,019,000", "12-7/8" is two
+
+
+def figures_of(text: str) -> frozenset[str]:
+    """The figures of a text, whole ("1.4", not "1" and "4")."""
+    return frozenset(FIGURE.findall(text))
 _OPEN = "\u201c\u201e\u00ab\u300c\u300e"
 _CLOSE = "\u201d\u00bb\u300d\u300f"
 
@@ -54,7 +62,7 @@ class Layout:
 
     sentence: np.ndarray  # int: the sentence of each token, from 0
     quoted: np.ndarray    # bool: the token is inside quotation marks
-    figures: tuple[tuple[int, str], ...] = ()  # (token, the token lower-cased) of each token with a digit
+    figures: tuple[tuple[int, str], ...] = ()  # (its first token, the figure) of each figure (``FIGURE``)
 
     @property
     def sentences(self) -> int:
@@ -67,8 +75,10 @@ def layout(text: str, tokens: int) -> Layout:
     found = fpmod.TOKEN.findall(text)
     if len(found) != tokens:
         return Layout(np.zeros(tokens, dtype=np.int64), np.zeros(tokens, dtype=bool))
-    figures = tuple((i, w.lower()) for i, w in enumerate(found) if not w.isalpha() and _DIGIT.search(w))
     starts = np.fromiter((m.start() for m in fpmod.TOKEN.finditer(text)), dtype=np.int64)
+    at = [(m.start(), m.group()) for m in FIGURE.finditer(text)]
+    token_of = np.searchsorted(starts, [s for s, _ in at], side="right") - 1
+    figures = tuple((int(i), f) for i, (_, f) in zip(token_of, at, strict=True) if i >= 0)
     ends = np.fromiter((m.end() for m in _BOUNDARY.finditer(text)), dtype=np.int64)
     sentence = np.searchsorted(ends, starts, side="right")
     if len(sentence):  # number the sentences that hold tokens 0, 1, 2...
@@ -106,6 +116,7 @@ class Reuse:
     taken_quotes: int     # quote sentences taken (no evidence; counted once derived)
     taken_words: int      # words of the copy in taken sentences
     words: int
+    kept: int = 0         # sentences from the original, quotes and short ones included: most words found
 
     @property
     def derived(self) -> bool:
@@ -113,12 +124,13 @@ class Reuse:
 
     @property
     def sentence_share(self) -> float:
-        return (self.taken + self.taken_quotes) / self.sentences if self.sentences else 0.0
+        """Share of the copy's sentences that come from the original (once it derives from it)."""
+        return self.kept / self.sentences if self.sentences else 0.0
 
 
 def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset()) -> Reuse:
     """The copy's sentences taken from an original, its words ``found`` there (one bool a token);
-    ``figures``: the original's tokens with a digit. A sentence whose figures are mostly not the
+    ``figures``: the original's (``figures_of``). A sentence whose figures are mostly not the
     original's is not taken, however many of its words are (two reports from one template:
     earnings, weather, markets)."""
     n = len(found)
@@ -140,5 +152,6 @@ def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset())
     taken = (narr_found >= TAKEN_SHARE * narr) & (narr_found >= MIN_WORDS) & (wrong <= figs / 2)
     quote = ~taken & (narr < MIN_WORDS) & (wrong <= figs / 2) & (all_found >= TAKEN_SHARE * total) \
         & (all_found >= MIN_WORDS)
-    return Reuse(count, int(np.count_nonzero(taken)), int(np.count_nonzero(quote)),
-                 int(total[taken].sum()), n)
+    kept = (all_found >= TAKEN_SHARE * total) & (total >= KEPT_WORDS)
+    return Reuse(count, int(np.count_nonzero(taken)), int(np.count_nonzero(quote)), int(total[taken].sum()), n,
+                 int(np.count_nonzero(kept)))

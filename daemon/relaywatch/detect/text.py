@@ -97,7 +97,7 @@ BOILERPLATE: tuple[Pattern, ...] = (
         "photo-credit",  # "REUTERS/Name", "(Photo by Name)" at the end; "Photo: ..." lines
         rf"(?:/(?:{_AGENCY_BEFORE_SLASH})\s*[A-Z][\w.'’\- ]{{1,60}}"
         r"(?:\s*/\s*(?:File(?: Photo)?|Pool))?\s*\)?\.?$)|"
-        r"^\(?(?:photo|picture|image|file photo|pictured)(?: by| credit)?\s*:.{0,200}$"
+        r"^\(?(?:photo|picture|image|file photo|pictured)(?: by| credit)?\s*:.{0,600}$"
         r"|\((?:photo|picture) by [^)]{1,120}\)\.?$",
     ),
     _p(  # page furniture as text: one row, a group per kind (the group's name is reported)

@@ -13,21 +13,24 @@ if TYPE_CHECKING:
     from relaywatch.store.core import Store
 
 _LINK_COLUMNS = ("original_id, copy_id, via_id, kind, coverage, copy_share, lag_seconds, credited, anomaly,"
-                 " added_before, added_inside, added_after, credit_link")
+                 " added_before, added_inside, added_after, credit_link, copy_sentences, taken_sentences")
 _SAVE = ("INSERT INTO reposts (original_id, copy_id, via_id, kind, coverage, copy_share, lag_seconds, credited,"
-         " anomaly, added_before, added_inside, added_after, credit_link, labels, detected_at)"
-         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         " anomaly, added_before, added_inside, added_after, credit_link, copy_sentences, taken_sentences, labels,"
+         " detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
          " ON CONFLICT(copy_id) DO UPDATE SET original_id = excluded.original_id, via_id = excluded.via_id,"
          " kind = excluded.kind, coverage = excluded.coverage, copy_share = excluded.copy_share,"
          " lag_seconds = excluded.lag_seconds, credited = excluded.credited, anomaly = excluded.anomaly,"
          " added_before = excluded.added_before, added_inside = excluded.added_inside,"
-         " added_after = excluded.added_after, credit_link = excluded.credit_link, labels = excluded.labels")
+         " added_after = excluded.added_after, credit_link = excluded.credit_link,"
+         " copy_sentences = excluded.copy_sentences, taken_sentences = excluded.taken_sentences,"
+         " labels = excluded.labels")
 
 
 def _link(row: Sequence[Any]) -> Link:
     return Link(original_id=row[0], copy_id=row[1], via_id=row[2], kind=row[3], coverage=row[4],
                 copy_share=row[5], lag_seconds=row[6], credited=bool(row[7]), anomaly=row[8],
-                added_before=row[9], added_inside=row[10], added_after=row[11], credit_link=row[12])
+                added_before=row[9], added_inside=row[10], added_after=row[11], credit_link=row[12],
+                copy_sentences=row[13], taken_sentences=row[14])
 
 
 class Links:
@@ -42,7 +45,8 @@ class Links:
         self._store.conn.execute(_SAVE, (
             link.original_id, link.copy_id, link.via_id, link.kind, round(link.coverage, 4),
             round(link.copy_share, 4), link.lag_seconds, int(link.credited), link.anomaly, link.added_before,
-            link.added_inside, link.added_after, link.credit_link, labels, to_db(detected_at)))
+            link.added_inside, link.added_after, link.credit_link, link.copy_sentences, link.taken_sentences, labels,
+            to_db(detected_at)))
 
     def labelled_before(self, labels: int, after_copy: int, limit: int) -> list[Link]:
         """Up to ``limit`` links labelled by rules older than ``labels``, by copy id past ``after_copy``."""
@@ -72,7 +76,8 @@ class Links:
         """Links to ``original_id`` with no ``via`` whose copy names a source in a relay footer."""
         rows = self._store.conn.execute(
             "SELECT r.original_id, r.copy_id, r.via_id, r.kind, r.coverage, r.copy_share, r.lag_seconds,"
-            " r.credited, r.anomaly, r.added_before, r.added_inside, r.added_after, r.credit_link"
+            " r.credited, r.anomaly, r.added_before, r.added_inside, r.added_after, r.credit_link,"
+            " r.copy_sentences, r.taken_sentences"
             " FROM reposts r JOIN entries e"
             " ON e.id = r.copy_id WHERE r.original_id = ? AND r.via_id IS NULL"
             " AND e.sources != '[]' ORDER BY r.copy_id", (original_id,)).fetchall()

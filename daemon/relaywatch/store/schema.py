@@ -207,6 +207,29 @@ JOIN entries o ON o.id = r.original_id JOIN feeds fo ON fo.id = o.feed_id
 JOIN entries c ON c.id = r.copy_id JOIN feeds fc ON fc.id = c.feed_id
 LEFT JOIN entries v ON v.id = r.via_id LEFT JOIN feeds fv ON fv.id = v.feed_id;
 """),
+    Migration(8, "how much a copy took: its sentences, and those that come from the original", """
+ALTER TABLE reposts ADD COLUMN copy_sentences INTEGER;
+ALTER TABLE reposts ADD COLUMN taken_sentences INTEGER;
+DROP VIEW repost_report;
+CREATE VIEW repost_report AS
+SELECT r.id AS id,
+       o.url AS original_url, fo.name AS original_feed, o.title AS original_title,
+       c.url AS copy_url, fc.name AS copy_feed, c.title AS copy_title,
+       v.url AS via_url, fv.name AS via_feed,
+       r.kind, r.coverage, r.lag_seconds, r.credited, r.anomaly,
+       o.published AS original_published, o.first_seen AS original_first_seen,
+       c.published AS copy_published, c.first_seen AS copy_first_seen,
+       r.detected_at, r.original_id, r.copy_id, r.via_id,
+       r.added_before, r.added_inside, r.added_after,
+       r.added_before + r.added_inside + r.added_after AS added_words, r.credit_link, r.labels,
+       r.copy_share, r.copy_sentences, r.taken_sentences,
+       CASE WHEN r.copy_sentences > 0 THEN round(1.0 * r.taken_sentences / r.copy_sentences, 4) END
+           AS sentence_share
+FROM reposts r
+JOIN entries o ON o.id = r.original_id JOIN feeds fo ON fo.id = o.feed_id
+JOIN entries c ON c.id = r.copy_id JOIN feeds fc ON fc.id = c.feed_id
+LEFT JOIN entries v ON v.id = r.via_id LEFT JOIN feeds fv ON fv.id = v.feed_id;
+"""),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

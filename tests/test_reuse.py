@@ -1,0 +1,105 @@
+"""Partial and rewritten reuse: what a newspaper takes of a wire story, and what independent
+reporting of the same event shares without taking it. Through the real pipeline and SQLite."""
+
+from __future__ import annotations
+
+import numpy as np
+from relaywatch.detect import fingerprint as fpmod
+from relaywatch.detect.reuse import figures_of, layout, reuse
+
+from .matchcases import STORY
+from .test_match import World, ps
+from .test_match import world as world  # noqa: F401  (the fixture)
+
+# A 30-word news-in-brief made of two of the wire's sentences, and one written independently on
+# the same event: the same names, one of the same figures, its own words.
+BRIEF = [STORY[0], "The 1.4 billion dollar expansion was meant to double the port's capacity by 2029."]
+INDEPENDENT_BRIEF = ["Port Alder's Kestrel Point terminal is on hold: Judge Miriam Okafor sided with harvesters "
+                     "on Monday, and chairman Tomas Varga sent the 300 crews home to wait."]
+# A newspaper's rewrite: a lead of its own, three of the wire's sentences reworded in place or with
+# a clause moved, one kept whole, and a sentence of its own reporting.
+REWRITE = [
+    "Work on the Kestrel Point terminal stopped this week.",
+    "The Harbour Authority of Port Alder stopped work on its Kestrel Point container terminal on Monday, "
+    "hours after a regional court overturned the permit that allowed dredging in the sound.",
+    "Judge Miriam Okafor found that the authority had failed to assess the effect of the dredging on "
+    "shellfish beds that supply about 300 local harvesters.",
+    "Our reporter found the site gates locked and the car park empty on Tuesday afternoon.",
+    "Crews had been sent home and no appeal would be filed before the board met next week, authority "
+    "chairman Tomas Varga told reporters.",
+    STORY[5],
+]
+# Independent reporting of the same court case: names, figures, the same quote and the wording of
+# the ruling, in sentences of its own.
+COURT_REPORT = [
+    "Harvesters cheered on the courthouse steps in Port Alder on Monday.",
+    "\"We respect the court's decision and we will comply with it fully,\" Varga said outside the courthouse.",
+    "The ruling quashed the permit that allowed dredging, a victory for 300 families who have worked "
+    "the beds for generations.",
+    "Northgate Logistics, which leased the terminal, saw its shares slide during the afternoon.",
+    "Judge Miriam Okafor gave no date for a new hearing, and Tomas Varga left without taking questions.",
+]
+
+
+def test_a_30_word_brief_of_two_wire_sentences_is_linked_as_an_excerpt(world: World) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    world.add("ledger", "brief", ps(BRIEF), 2)
+    link = world.link("brief")
+    assert link is not None and link.original_id == world.ids["a"] and link.kind == "excerpt"
+
+
+def test_a_30_word_independent_brief_with_the_names_and_a_figure_is_not_linked(world: World) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    world.add("ledger", "own", ps(INDEPENDENT_BRIEF), 2)
+    assert world.link("own") is None
+
+
+def test_a_newspaper_rewrite_is_linked_as_edited(world: World) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    world.add("courier", "rewrite", ps(REWRITE), 3)
+    link = world.link("rewrite")
+    assert link is not None and link.original_id == world.ids["a"] and link.kind == "edited"
+
+
+def test_independent_report_of_the_same_case_sharing_a_quote_is_not_linked(world: World) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    world.add("courier", "court", ps(COURT_REPORT), 3)
+    assert world.link("court") is None
+
+
+def _reuse(copy: str, original: str) -> tuple[int, int, bool]:
+    a, b = fpmod.fingerprint(copy), fpmod.fingerprint(original)
+    r = reuse(layout(copy, a.tokens), fpmod.covered(a, b.shingles), figures_of(original))
+    return r.taken, r.taken_quotes, r.derived
+
+
+def test_layout_finds_sentences_and_quotes() -> None:
+    text = 'The U.S. board met Mr. Varga. "We respect the ruling," he said.\n\nThen it rained! 好的。再见。'
+    lay = layout(text, len(fpmod.tokenize(text)))
+    tokens = fpmod.tokenize(text)
+    assert lay.sentences == 5
+    assert [t for t, q in zip(tokens, lay.quoted, strict=True) if q] == ["we", "respect", "the", "ruling"]
+    assert [int(s) for s in lay.sentence[:6]] == [0] * 6  # "U.S." and "Mr." end no sentence
+
+
+def test_shared_quotes_are_no_evidence_and_figures_must_be_the_originals() -> None:
+    quote = '"We respect the court\'s decision and we will comply with it fully and at once," Varga said.'
+    assert _reuse(" ".join([quote, quote.replace("Varga", "the chairman")]), " ".join(STORY + [quote]))[2] is False
+    template = "Acme said third quarter net income rose to {} million dollars from {} million dollars a year earlier."
+    template_a, template_b = template.format("12.4", "9.8"), template.format("3.1", "2.2")
+    assert _reuse(f"{template_b} {template_b}", template_a)[0] == 0
+
+
+def test_bad_input_gives_a_sensible_result() -> None:
+    one = STORY[1]
+    assert _reuse(one, " ".join(STORY)) == (1, 0, True)  # one wire sentence, alone: a brief of it
+    quotes = " ".join(f'"Quote number {i} about the harbour and its future, said here," she said.' for i in range(20))
+    assert _reuse(quotes, quotes)[2] is False  # a list of quotes: quotes are no evidence of narrative taken
+    long_original = " ".join(STORY * 70)  # ~10,000 words
+    assert len(long_original.split()) > 9_000
+    assert _reuse(" ".join(STORY[:2]), long_original)[2] is True
+    mixed = STORY[0] + " 福岛核电站周一停止运行，工人们已被送回家。 " + STORY[1]
+    assert _reuse(mixed, " ".join(STORY))[2] is True
+    assert _reuse("", " ".join(STORY)) == (0, 0, False)
+    empty = layout("", 0)
+    assert empty.sentences == 0 and reuse(empty, np.zeros(0, dtype=bool)).derived is False
