@@ -48,9 +48,11 @@ def parse_when(text: str | None, option: str = "--since") -> datetime | None:
         dt = datetime.fromisoformat(text.strip())
     except ValueError as e:
         raise ConfigError(f"{option} must be {DATE_HELP}: {_show(text)}") from e
-    if not FIRST_DAY <= dt.date() <= LAST_DAY:
-        raise ConfigError(f"{_range(option)}, not {_show(text)}")
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    if FIRST_DAY <= dt.date() <= LAST_DAY:  # far from datetime's own ends: the zone shift below is safe
+        dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+        if FIRST_DAY <= dt.date() <= LAST_DAY:
+            return dt
+    raise ConfigError(f"{_range(option)} (UTC), not {_show(text)}")
 
 
 def parse_span(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
