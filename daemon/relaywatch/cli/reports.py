@@ -116,15 +116,22 @@ def outlets_cmd(state: CliState, since: str | None, until: str | None, as_json: 
 @command("search", "full-text search over the entries' titles and texts")
 @click.argument("text", nargs=-1, required=True, metavar="TEXT...")
 @limit_option(20)
-@click.option("--raw", is_flag=True, help='TEXT is an FTS5 query (AND, OR, NEAR, "phrase", prefix*)')
+@click.option("--fts", is_flag=True, help='TEXT is an FTS5 query (AND, OR, NOT, NEAR, "phrase", prefix*)')
 @json_option()
 @pass_state
-def search_cmd(state: CliState, text: tuple[str, ...], limit: int, raw: bool, as_json: bool) -> None:
-    """Full-text search over the entries' titles and texts (the words of TEXT, all of them)."""
+def search_cmd(state: CliState, text: tuple[str, ...], limit: int, fts: bool, as_json: bool) -> None:
+    """Full-text search over the entries' titles and texts: entries holding every word of TEXT, as
+    words (quotes, *, AND, OR are searched for as they are, unless --fts). In Chinese, Japanese,
+    Korean, Thai and other scripts written without spaces, a word is found inside longer text (2
+    characters or more)."""
     from relaywatch.report.questions import search, search_table
+    from relaywatch.store.entries import search_terms
 
+    words = " ".join(text)
+    if not (words.strip() if fts else search_terms(words)):
+        raise ConfigError(f"search needs some words (letters or digits), not {words!r}")
     with state.store() as store:
-        hits = search(store, " ".join(text), limit, raw)
+        hits = search(store, words, limit, fts)
     if as_json:
         print_json([h.as_dict() for h in hits])
     else:

@@ -1,9 +1,12 @@
-"""``store.entries``: entries, their content hashes, and the full-text index (``entries_fts``)
-that new entries join in batches."""
+"""``store.entries``: entries, their content hashes, and the full-text indexes that new entries
+join in batches: ``entries_fts`` (words, unicode61) and ``entries_trigram`` (substrings, for
+scripts written without spaces between words: Chinese, Japanese, Thai, ...), and the search over
+them."""
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -29,6 +32,16 @@ _HASHES = "SELECT guid, content_hash FROM entries WHERE feed_id = ? AND guid IN 
 _INSERT = ("INSERT INTO entries (feed_id, guid, url, title, published, published_raw, date_flag, updated,"
            " first_seen, last_changed, text, feed_text, article_text, dateline, credits, sources, boilerplate,"
            " words, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+# Scripts written without spaces between words (or gluing particles to them, as Korean does): a
+# word of the unicode61 tokenizer is a whole run of them, so they are searched as substrings.
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf"
+                       "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]")
+_WORDLIKE = re.compile(r"\w")
+_HIT = """SELECT e.id AS id, f.name AS feed, e.title AS title, e.url AS url,
+    coalesce(e.published, e.first_seen) AS published, {snippet} AS snippet, r.original_id AS original_id,
+    (SELECT count(*) FROM reposts r2 WHERE r2.original_id = e.id) AS copies, e.text AS text
+    FROM {source} JOIN feeds f ON f.id = e.feed_id LEFT JOIN reposts r ON r.copy_id = e.id
+    WHERE {where} ORDER BY {order} LIMIT ?"""
 _UPDATE = ("UPDATE entries SET url = ?, title = ?, updated = ?, last_changed = ?, text = ?, feed_text = ?,"
            " article_text = ?, dateline = ?, credits = ?, sources = ?, boilerplate = ?, words = ?,"
            " content_hash = ? WHERE id = ?")
@@ -141,7 +154,11 @@ class Entries:
             raise StoreError(f"no entry with id {entry_id}")
         return found[entry_id]
 
-    # -- the full-text index ----------------------------------------------------------------
+    # -- the full-text indexes --------------------------------------------------------------
+
+    def search(self, text: str, limit: int, fts: bool = False) -> list[dict[str, Any]]:
+        """``search_entries`` on this store (the indexes as they are: ``index_text`` catches up)."""
+        return search_entries(self._store, text, limit, fts)
 
     def index_text(self) -> int:
         """Bring the full-text index (``entries_fts``) up to date now; returns the entries indexed."""
@@ -158,9 +175,81 @@ class Entries:
                 return 0
             cur = conn.execute("INSERT INTO entries_fts (rowid, title, text)"
                                " SELECT id, title, text FROM entries WHERE id > ? ORDER BY id", (upto,))
+            conn.execute("INSERT INTO entries_trigram (rowid, title, text)"
+                         " SELECT id, title, text FROM entries WHERE id > ? ORDER BY id", (upto,))
             conn.execute("UPDATE index_state SET fts_upto = ?", (top,))
         except sqlite3.Error as e:
             if "no such column: fts_upto" in str(e):  # before migration 6
                 return 0
             raise StoreError(f"cannot update the full-text index of {self._store.path}: {e}") from e
         return cur.rowcount
+
+
+# -- search -----------------------------------------------------------------------------------------
+
+def _phrase(term: str) -> str:
+    """A term as an FTS5 string: its characters searched as they are, whatever FTS5 syntax they hold."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search_terms(text: str) -> list[str]:
+    """The user's words that hold a letter or digit (a lone quote or dash is nothing to search)."""
+    return [w for w in text.split() if _WORDLIKE.search(w)]
+
+
+def _word_query(match: str) -> tuple[str, list[Any]]:
+    return _HIT.format(snippet="snippet(entries_fts, 1, '[', ']', '…', 14)",
+                       source="entries_fts JOIN entries e ON e.id = entries_fts.rowid", where="entries_fts MATCH ?",
+                       order="entries_fts.rank, e.id"), [match]
+
+
+def _substring_query(terms: list[str]) -> tuple[str, list[Any]]:
+    """Every term as a substring: through the trigram index for terms of 3 characters or more, a
+    scan (LIKE) for shorter ones (a trigram index cannot hold them)."""
+    long, short = [t for t in terms if len(t) >= 3], [t for t in terms if len(t) < 3]
+    likes = ["(e.title LIKE ? ESCAPE '\\' OR e.text LIKE ? ESCAPE '\\')"] * len(short)
+    params: list[Any] = [p for t in short for p in (_like(t), _like(t))]
+    if not long:
+        return _HIT.format(snippet="''", source="entries e", where=" AND ".join(likes),
+                           order="coalesce(e.published, e.first_seen) DESC, e.id"), params
+    where = " AND ".join(["entries_trigram MATCH ?", *likes])
+    return _HIT.format(snippet="snippet(entries_trigram, 1, '[', ']', '…', 24)",
+                       source="entries_trigram JOIN entries e ON e.id = entries_trigram.rowid", where=where,
+                       order="entries_trigram.rank, e.id"), [" ".join(_phrase(t) for t in long), *params]
+
+
+def _cut(text: str, terms: list[str], width: int = 24) -> str:
+    """A snippet around the first of ``terms`` found in ``text`` (for matches no index highlighted)."""
+    low = text.lower()
+    found = sorted((low.find(t.lower()), t) for t in terms if t.lower() in low)
+    if not found:
+        return text[:width] + ("…" if len(text) > width else "")
+    i, t = found[0]
+    start, end = max(0, i - width // 2), min(len(text), i + len(t) + width // 2)
+    return (("…" if start else "") + text[start:i] + f"[{text[i:i + len(t)]}]" + text[i + len(t):end]
+            + ("…" if end < len(text) else ""))
+
+
+def search_entries(store: Store, text: str, limit: int, fts: bool = False) -> list[dict[str, Any]]:
+    """Entries matching ``text``, best first: its words (quoted: searched as words, whatever FTS5
+    syntax they hold); any word in a script written without spaces (CJK, Thai, ...) makes every
+    word a substring; ``fts``: ``text`` is an FTS5 query of the word index (AND, OR, NEAR, prefix*)."""
+    terms = search_terms(text)
+    if fts:
+        sql, params = _word_query(text)
+    elif not terms:
+        return []
+    elif any(_UNSPACED.search(t) for t in terms):
+        sql, params = _substring_query(terms)
+    else:
+        sql, params = _word_query(" ".join(_phrase(t) for t in terms))
+    rows = store.query(sql, [*params, int(limit)])
+    for r in rows:
+        if not r["snippet"]:
+            r["snippet"] = _cut(" ".join(r["text"].split()), terms)
+        del r["text"]
+    return rows

@@ -207,6 +207,23 @@ JOIN entries o ON o.id = r.original_id JOIN feeds fo ON fo.id = o.feed_id
 JOIN entries c ON c.id = r.copy_id JOIN feeds fc ON fc.id = c.feed_id
 LEFT JOIN entries v ON v.id = r.via_id LEFT JOIN feeds fv ON fv.id = v.feed_id;
 """),
+    Migration(8, "substring search for scripts written without spaces (CJK, Thai): a trigram index", """
+CREATE VIRTUAL TABLE [entries_trigram] USING FTS5 ([title], [text], content=[entries], content_rowid=[id],
+  tokenize='trigram');
+INSERT INTO [entries_trigram] (rowid, [title], [text])
+  SELECT id, title, text FROM entries WHERE id <= (SELECT fts_upto FROM index_state);
+CREATE TRIGGER [entries_trigram_ad] AFTER DELETE ON [entries]
+WHEN old.id <= (SELECT fts_upto FROM index_state) BEGIN
+  INSERT INTO [entries_trigram] ([entries_trigram], rowid, [title], [text])
+    VALUES ('delete', old.id, old.[title], old.[text]);
+END;
+CREATE TRIGGER [entries_trigram_au] AFTER UPDATE OF [title], [text] ON [entries]
+WHEN old.id <= (SELECT fts_upto FROM index_state) BEGIN
+  INSERT INTO [entries_trigram] ([entries_trigram], rowid, [title], [text])
+    VALUES ('delete', old.id, old.[title], old.[text]);
+  INSERT INTO [entries_trigram] (rowid, [title], [text]) VALUES (new.id, new.[title], new.[text]);
+END;
+"""),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
