@@ -211,6 +211,29 @@ def test_search_like_wildcards_are_literal(store: Store, tmp_path: Path) -> None
     assert search(store, "福%") == [] and search(store, "福_") == []
 
 
+def test_trigram_index_follows_updates_in_and_out_of_cjk(store: Store, tmp_path: Path) -> None:
+    ids = _world(store, tmp_path)
+    store.entries.index_text()
+
+    def edit(guid: str, title: str, text: str) -> None:
+        row = {"feed": "world", "guid": guid, "url": f"https://world.example/{guid}", "title": title,
+               "published": "2026-11-27T10:00:00Z", "text": text}
+        ingest_file(store, report_data.write_jsonl(tmp_path / f"{guid}.jsonl", [row]))
+
+    edit("zh-1", "日本开始排放处理水", "日本政府周二宣布，处理水将于周四开始排放入海。")
+    assert search(store, "核电站") == [] and [h.id for h in search(store, "排放入海")] == [ids["zh-1"]]
+    edit("th-1", "Rice farmers", "The Thai government announced new help for rice growers in Isan.")
+    assert search(store, "มาตรการ") == [] and [h.id for h in search(store, "Isan")] == [ids["th-1"]]
+    edit("ar-1", "港口", "政府宣布了新的港口发展计划。")
+    assert [h.id for h in search(store, "港口发展")] == [ids["ar-1"]]
+    store.conn.execute("INSERT INTO entries_trigram (entries_trigram) VALUES ('integrity-check')")  # raises if not
+    store.conn.execute("PRAGMA foreign_keys = OFF")  # its fingerprints stay: only the index is looked at here
+    with store.transaction():
+        store.conn.execute("DELETE FROM entries WHERE id = ?", (ids["zh-2"],))
+    assert [h.id for h in search(store, "福岛")] == []
+    store.conn.execute("INSERT INTO entries_trigram (entries_trigram) VALUES ('integrity-check')")
+
+
 def test_search_index_follows_inserts_and_updates(store: Store, tmp_path: Path) -> None:
     more = [{"feed": "courier", "guid": "co-bridge", "url": "https://courier.example/bridge",
              "title": "Footbridge reopens", "published": "2026-11-27T16:00:00Z",
@@ -228,11 +251,14 @@ def test_migrations_bring_a_version_1_database_forward(tmp_path: Path) -> None:
     rows already stored), the feeds' body hashes and the pending-fingerprint state, and keeps every row."""
     db = tmp_path / "old.db"
     old = report_data.populate(db)
+    world = _world(old, tmp_path)
     old.index.flush()  # version 1 wrote every fingerprint straight into the index
     old.close()
     conn = sqlite3.connect(db)  # make it what version 1 left behind
     conn.executescript("DROP TRIGGER entries_ad; DROP TRIGGER entries_au;"
-                       " DROP TRIGGER entries_trigram_ad; DROP TRIGGER entries_trigram_au; DROP TABLE entries_trigram;"
+                       " DROP TRIGGER entries_trigram_ad; DROP TRIGGER entries_trigram_au;"
+                       " DROP TABLE entries_trigram; DROP VIEW entries_unspaced;"
+                       " ALTER TABLE entries DROP COLUMN unspaced;"
                        " DROP TABLE entries_fts; DROP TABLE digests; ALTER TABLE feeds DROP COLUMN body_hash;"
                        " DROP TABLE fingerprint_pending; DROP TABLE index_state;"
                        " DROP INDEX reposts_labels; DROP VIEW repost_report;"
@@ -249,7 +275,9 @@ def test_migrations_bring_a_version_1_database_forward(tmp_path: Path) -> None:
     assert new.count("fingerprint_index") == indexed > 0
     assert {h.title for h in search(new, "eider ducks")} >= {"Harbour board approves tidal barrier for Port Ellery"}
     assert search(new, "ider duc") == []  # Latin script: words, not substrings
-    assert new.query("SELECT count(*) AS n FROM entries_trigram_docsize")[0]["n"] == entries  # migration 8 caught up
+    # migration 8: the entries in scripts written without spaces (not the Arabic one) join the trigram index
+    assert new.query("SELECT count(*) AS n FROM entries_trigram_docsize")[0]["n"] == 4
+    assert [h.id for h in search(new, "核电站")] == [world["zh-1"]]
     assert all(f.body_hash is None for f in new.feeds.list())
     assert new.count("fingerprint_pending") == 0
     labels = new.query("SELECT kind, added_words, labels FROM repost_report")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from relaywatch.models import EntryText, ParsedEntry, StoredEntry
 from relaywatch.store.base import StoreError, _credit_names, _names, from_db, read_only_connection, to_db, utcnow
+from relaywatch.store.schema import UNSPACED_CLASS
 
 if TYPE_CHECKING:
     from relaywatch.store.core import Store
@@ -31,11 +32,10 @@ _ENTRY_SELECT = """SELECT e.id, e.feed_id, f.name, f.role, e.guid, e.url, e.titl
 _HASHES = "SELECT guid, content_hash FROM entries WHERE feed_id = ? AND guid IN (SELECT value FROM json_each(?))"
 _INSERT = ("INSERT INTO entries (feed_id, guid, url, title, published, published_raw, date_flag, updated,"
            " first_seen, last_changed, text, feed_text, article_text, dateline, credits, sources, boilerplate,"
-           " words, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-# Scripts written without spaces between words (or gluing particles to them, as Korean does): a
-# word of the unicode61 tokenizer is a whole run of them, so they are searched as substrings.
-_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf"
-                       "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]")
+           " words, content_hash, unspaced) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+# Scripts written without spaces between words (schema.UNSPACED_CLASS): a word of the unicode61
+# tokenizer is a whole run of them, so a search term holding one is searched as a substring.
+_UNSPACED = re.compile(UNSPACED_CLASS)
 _WORDLIKE = re.compile(r"\w")
 _HIT = """SELECT e.id AS id, f.name AS feed, e.title AS title, e.url AS url,
     coalesce(e.published, e.first_seen) AS published, {snippet} AS snippet, r.original_id AS original_id,
@@ -44,7 +44,12 @@ _HIT = """SELECT e.id AS id, f.name AS feed, e.title AS title, e.url AS url,
     WHERE {where} ORDER BY {order} LIMIT ?"""
 _UPDATE = ("UPDATE entries SET url = ?, title = ?, updated = ?, last_changed = ?, text = ?, feed_text = ?,"
            " article_text = ?, dateline = ?, credits = ?, sources = ?, boilerplate = ?, words = ?,"
-           " content_hash = ? WHERE id = ?")
+           " content_hash = ?, unspaced = ? WHERE id = ?")
+
+
+def _unspaced(title: str | None, text: str | None) -> int:
+    """1 when the entry holds a character of a script written without spaces (entries.unspaced)."""
+    return int(bool(_UNSPACED.search(title or "") or _UNSPACED.search(text or "")))
 
 
 def _names_json(names: tuple[str, ...]) -> str:
@@ -103,7 +108,7 @@ class Entries:
             feed_id, entry.guid, entry.url, entry.title, to_db(entry.published), entry.published_raw,
             entry.date_flag, to_db(entry.updated), to_db(first_seen), to_db(first_seen), text.text, feed_text,
             article_text, text.dateline, _names_json(text.credits), _names_json(text.sources),
-            _names_json(text.boilerplate), text.words, content_hash))
+            _names_json(text.boilerplate), text.words, content_hash, _unspaced(entry.title, text.text)))
         self._added = True
         return int(cur.lastrowid)  # type: ignore[arg-type]
 
@@ -112,7 +117,7 @@ class Entries:
         self._store.conn.execute(_UPDATE, (
             entry.url, entry.title, to_db(entry.updated), to_db(changed), text.text, feed_text, article_text,
             text.dateline, _names_json(text.credits), _names_json(text.sources), _names_json(text.boilerplate),
-            text.words, content_hash, entry_id))
+            text.words, content_hash, _unspaced(entry.title, text.text), entry_id))
 
     def set_content_hash(self, entry_id: int, content_hash: str) -> None:
         self._store.conn.execute("UPDATE entries SET content_hash = ? WHERE id = ?", (content_hash, entry_id))
@@ -176,7 +181,7 @@ class Entries:
             cur = conn.execute("INSERT INTO entries_fts (rowid, title, text)"
                                " SELECT id, title, text FROM entries WHERE id > ? ORDER BY id", (upto,))
             conn.execute("INSERT INTO entries_trigram (rowid, title, text)"
-                         " SELECT id, title, text FROM entries WHERE id > ? ORDER BY id", (upto,))
+                         " SELECT id, title, text FROM entries_unspaced WHERE id > ? ORDER BY id", (upto,))
             conn.execute("UPDATE index_state SET fts_upto = ?", (top,))
         except sqlite3.Error as e:
             if "no such column: fts_upto" in str(e):  # before migration 6
@@ -208,17 +213,23 @@ def _word_query(match: str) -> tuple[str, list[Any]]:
 
 
 def _substring_query(terms: list[str]) -> tuple[str, list[Any]]:
-    """Every term as a substring: through the trigram index for terms of 3 characters or more, a
-    scan (LIKE) for shorter ones (a trigram index cannot hold them)."""
-    long, short = [t for t in terms if len(t) >= 3], [t for t in terms if len(t) < 3]
-    likes = ["(e.title LIKE ? ESCAPE '\\' OR e.text LIKE ? ESCAPE '\\')"] * len(short)
+    """Terms in scripts written without spaces as substrings: through the trigram index when 3
+    characters or more, by a scan (LIKE) when shorter (a trigram index cannot hold them); the other
+    terms as words, through the word index."""
+    unspaced = [t for t in terms if _UNSPACED.search(t)]
+    long, short = [t for t in unspaced if len(t) >= 3], [t for t in unspaced if len(t) < 3]
+    words = [t for t in terms if t not in unspaced]
+    where = ["(e.title LIKE ? ESCAPE '\\' OR e.text LIKE ? ESCAPE '\\')"] * len(short)
     params: list[Any] = [p for t in short for p in (_like(t), _like(t))]
+    if words:
+        where.append("e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)")
+        params.append(" ".join(_phrase(t) for t in words))
     if not long:
-        return _HIT.format(snippet="''", source="entries e", where=" AND ".join(likes),
+        return _HIT.format(snippet="''", source="entries e", where=" AND ".join(where),
                            order="coalesce(e.published, e.first_seen) DESC, e.id"), params
-    where = " AND ".join(["entries_trigram MATCH ?", *likes])
     return _HIT.format(snippet="snippet(entries_trigram, 1, '[', ']', '…', 24)",
-                       source="entries_trigram JOIN entries e ON e.id = entries_trigram.rowid", where=where,
+                       source="entries_trigram JOIN entries e ON e.id = entries_trigram.rowid",
+                       where=" AND ".join(["entries_trigram MATCH ?", *where]),
                        order="entries_trigram.rank, e.id"), [" ".join(_phrase(t) for t in long), *params]
 
 
@@ -236,8 +247,8 @@ def _cut(text: str, terms: list[str], width: int = 24) -> str:
 
 def search_entries(store: Store, text: str, limit: int, fts: bool = False) -> list[dict[str, Any]]:
     """Entries matching ``text``, best first: its words (quoted: searched as words, whatever FTS5
-    syntax they hold); any word in a script written without spaces (CJK, Thai, ...) makes every
-    word a substring; ``fts``: ``text`` is an FTS5 query of the word index (AND, OR, NEAR, prefix*)."""
+    syntax they hold), a word in a script written without spaces (CJK, Thai, ...) as a substring;
+    ``fts``: ``text`` is an FTS5 query of the word index (AND, OR, NEAR, prefix*)."""
     terms = search_terms(text)
     if fts:
         sql, params = _word_query(text)
