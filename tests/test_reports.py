@@ -450,3 +450,23 @@ def test_config_accepts_from_for_the_sender() -> None:
         parse_config('[digest]\nfrom = "a@example.org"\nsender = "b@example.org"\n')
     with pytest.raises(Exception, match="digest.from"):
         parse_config("[digest]\nfrom = 3\n")
+
+
+def test_tables_line_up_in_display_cells_whatever_the_script() -> None:
+    from relaywatch.report.tables import cell_width, table
+
+    rows = [{"feed": "xinhua", "title": "日本开始排放福岛核电站处理水", "n": 3},
+            {"feed": "nhk", "title": "東京電力、処理水の海洋放出を開始した。政府は安全性を強調している", "n": 12},
+            {"feed": "ledger", "title": "Port Alder halts expansion", "n": 1},
+            {"feed": "e\x1b[31mvil", "title": "ｶﾀｶﾅ and é\u0301", "n": 0}]
+    out = table(rows, [("feed", "feed"), ("title", "title"), ("n", "copies")], max_width=30)
+    assert out == (
+        "feed       title                          copies\n"
+        "---------  -----------------------------  ------\n"
+        "xinhua     日本开始排放福岛核电站处理水   3\n"
+        "nhk        東京電力、処理水の海洋放出を…  12\n"
+        "ledger     Port Alder halts expansion     1\n"
+        "e\ufffd[31mvil  ｶﾀｶﾅ and é\u0301                     0")
+    # the third column starts at the same cell on every line (a wide character counts 2, a combining mark 0)
+    starts = {cell_width(line[:line.rindex("  ") + 2]) for line in out.splitlines()}
+    assert starts == {42}
