@@ -224,8 +224,8 @@ def _substring_query(terms: list[str]) -> tuple[str, list[Any]]:
     if words:
         where.append("e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)")
         params.append(" ".join(_phrase(t) for t in words))
-    if not long:
-        return _HIT.format(snippet="''", source="entries e", where=" AND ".join(where),
+    if not long:  # a scan of the flagged entries alone (a partial index lists them)
+        return _HIT.format(snippet="''", source="entries e", where=" AND ".join(["e.unspaced = 1", *where]),
                            order="coalesce(e.published, e.first_seen) DESC, e.id"), params
     return _HIT.format(snippet="snippet(entries_trigram, 1, '[', ']', '…', 24)",
                        source="entries_trigram JOIN entries e ON e.id = entries_trigram.rowid",

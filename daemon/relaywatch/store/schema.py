@@ -225,6 +225,7 @@ LEFT JOIN entries v ON v.id = r.via_id LEFT JOIN feeds fv ON fv.id = v.feed_id;
                  " that hold such text", f"""
 ALTER TABLE entries ADD COLUMN unspaced INTEGER NOT NULL DEFAULT 0;
 UPDATE entries SET unspaced = 1 WHERE {holds_unspaced()};
+CREATE INDEX entries_unspaced_ids ON entries(id) WHERE unspaced = 1;
 CREATE VIEW [entries_unspaced] AS SELECT id, title, text FROM entries WHERE unspaced = 1;
 CREATE VIRTUAL TABLE [entries_trigram] USING FTS5 ([title], [text], content=[entries_unspaced], content_rowid=[id],
   tokenize='trigram');
