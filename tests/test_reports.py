@@ -167,7 +167,7 @@ def test_migrations_bring_a_version_1_database_forward(tmp_path: Path) -> None:
     conn = sqlite3.connect(db)  # make it what version 1 left behind
     conn.executescript("DROP TRIGGER entries_ad; DROP TRIGGER entries_au;"
                        " DROP TRIGGER entries_trigram_ad; DROP TRIGGER entries_trigram_au;"
-                       " DROP TABLE entries_trigram; DROP VIEW entries_unspaced;"
+                       " DROP TABLE entries_trigram; DROP VIEW entries_unspaced; DROP INDEX entries_unspaced_ids;"
                        " ALTER TABLE entries DROP COLUMN unspaced;"
                        " DROP TABLE entries_fts; DROP TABLE digests; ALTER TABLE feeds DROP COLUMN body_hash;"
                        " DROP TABLE fingerprint_pending; DROP TABLE index_state;"
