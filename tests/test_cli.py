@@ -204,6 +204,17 @@ def test_poll_once_exits_0_when_every_feed_answered(tmp_path: Path, capsys: pyte
             0, "one: HTTP 200, 1 new, 0 updated, 0 links\n", "")
 
 
+def test_poll_once_exits_0_when_a_malformed_feed_still_gave_its_entries(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    body = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><guid>g1</guid>'
+            b"<title>A & B</title><description>Some words here.</description></item></channel></rss>")
+    with TestServer() as srv:
+        cfg = _feeds_config(tmp_path, {"m": srv.route("/m.xml", Response(body))})
+        assert run(capsys, "-c", cfg, "-q", "poll", "--once") == (
+            0, "m: HTTP 200, 1 new, 0 updated, 0 links (malformed feed (1 entries kept): SAXParseException: "
+               "<unknown>:1:113: not well-formed (invalid token))\n", "")
+
+
 def test_poll_once_exits_1_with_a_summary_when_a_feed_failed(tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     with TestServer() as srv:
