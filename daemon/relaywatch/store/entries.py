@@ -33,18 +33,18 @@ _HASHES = "SELECT guid, content_hash FROM entries WHERE feed_id = ? AND guid IN 
 _INSERT = ("INSERT INTO entries (feed_id, guid, url, title, published, published_raw, date_flag, updated,"
            " first_seen, last_changed, text, feed_text, article_text, dateline, credits, sources, boilerplate,"
            " words, content_hash, unspaced) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_UPDATE = ("UPDATE entries SET url = ?, title = ?, updated = ?, last_changed = ?, text = ?, feed_text = ?,"
+           " article_text = ?, dateline = ?, credits = ?, sources = ?, boilerplate = ?, words = ?,"
+           " content_hash = ?, unspaced = ? WHERE id = ?")
 # Scripts written without spaces between words (schema.UNSPACED_CLASS): a word of the unicode61
 # tokenizer is a whole run of them, so a search term holding one is searched as a substring.
 _UNSPACED = re.compile(UNSPACED_CLASS)
 _WORDLIKE = re.compile(r"\w")
 _HIT = """SELECT e.id AS id, f.name AS feed, e.title AS title, e.url AS url,
     coalesce(e.published, e.first_seen) AS published, {snippet} AS snippet, r.original_id AS original_id,
-    (SELECT count(*) FROM reposts r2 WHERE r2.original_id = e.id) AS copies, e.text AS text
+    (SELECT count(*) FROM reposts r2 WHERE r2.original_id = e.id) AS copies, {text} AS text
     FROM {source} JOIN feeds f ON f.id = e.feed_id LEFT JOIN reposts r ON r.copy_id = e.id
     WHERE {where} ORDER BY {order} LIMIT ?"""
-_UPDATE = ("UPDATE entries SET url = ?, title = ?, updated = ?, last_changed = ?, text = ?, feed_text = ?,"
-           " article_text = ?, dateline = ?, credits = ?, sources = ?, boilerplate = ?, words = ?,"
-           " content_hash = ?, unspaced = ? WHERE id = ?")
 
 
 def _unspaced(title: str | None, text: str | None) -> int:
@@ -207,7 +207,7 @@ def search_terms(text: str) -> list[str]:
 
 
 def _word_query(match: str) -> tuple[str, list[Any]]:
-    return _HIT.format(snippet="snippet(entries_fts, 1, '[', ']', '…', 14)",
+    return _HIT.format(snippet="snippet(entries_fts, 1, '[', ']', '…', 14)", text="''",
                        source="entries_fts JOIN entries e ON e.id = entries_fts.rowid", where="entries_fts MATCH ?",
                        order="entries_fts.rank, e.id"), [match]
 
@@ -225,9 +225,10 @@ def _substring_query(terms: list[str]) -> tuple[str, list[Any]]:
         where.append("e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)")
         params.append(" ".join(_phrase(t) for t in words))
     if not long:  # a scan of the flagged entries alone (a partial index lists them)
-        return _HIT.format(snippet="''", source="entries e", where=" AND ".join(["e.unspaced = 1", *where]),
+        return _HIT.format(snippet="''", text="e.text", source="entries e",
+                           where=" AND ".join(["e.unspaced = 1", *where]),
                            order="coalesce(e.published, e.first_seen) DESC, e.id"), params
-    return _HIT.format(snippet="snippet(entries_trigram, 1, '[', ']', '…', 24)",
+    return _HIT.format(snippet="snippet(entries_trigram, 1, '[', ']', '…', 24)", text="e.text",
                        source="entries_trigram JOIN entries e ON e.id = entries_trigram.rowid",
                        where=" AND ".join(["entries_trigram MATCH ?", *where]),
                        order="entries_trigram.rank, e.id"), [" ".join(_phrase(t) for t in long), *params]
@@ -259,8 +260,8 @@ def search_entries(store: Store, text: str, limit: int, fts: bool = False) -> li
     else:
         sql, params = _word_query(" ".join(_phrase(t) for t in terms))
     rows = store.query(sql, [*params, int(limit)])
-    for r in rows:
-        if not r["snippet"]:
-            r["snippet"] = _cut(" ".join(r["text"].split()), terms)
-        del r["text"]
+    for r in rows:  # a match no index highlighted (in the title, or by LIKE): cut around it
+        text = r.pop("text")
+        if not r["snippet"] and text:
+            r["snippet"] = _cut(" ".join(text.split()), terms)
     return rows
