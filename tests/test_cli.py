@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from relaywatch.cli.main import main
 
+from ._servers import Response, TestServer, rss
 from .test_ingest import WIRE, line
 
 CONFIG = """[database]
@@ -103,10 +104,14 @@ def test_missing_config_file_is_one_line_and_exit_2(tmp_path: Path, capsys: pyte
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--help")
     assert code == 0
-    listed = [line.split()[0] for line in out.split("Commands:\n")[1].splitlines() if line.startswith("  ")]
-    assert listed == ["run", "poll", "ingest", "demo", "feeds", "reposts", "stories", "story", "outlets",
-                      "search", "status", "digest", "relabel", "config", "Exit"]
-    assert "Exit status: 0 all well, 1 a runtime failure, 2 a usage or configuration error.\n" in out
+    commands, exits = out.split("Commands:\n")[1].split("\n\n")[:2]
+    assert [line.split()[0] for line in commands.splitlines()] == [
+        "run", "poll", "ingest", "demo", "feeds", "reposts", "stories", "story", "outlets", "search", "status",
+        "digest", "relabel", "config"]
+    assert exits == ("  Exit status:\n"
+                     "    0  all well\n"
+                     "    1  a runtime failure (poll: a feed failed, or a poll could not be stored)\n"
+                     "    2  a usage or configuration error\n")
     code, out, _ = run(capsys, "-h")
     assert code == 0 and out.startswith("Usage: relaywatch [OPTIONS] COMMAND [ARGS]...\n")
 
@@ -180,3 +185,85 @@ def test_console_script_exits_with_the_code(tmp_path: Path) -> None:
     assert proc.stderr.startswith("relaywatch: ") and proc.stderr.count("\n") == 1
     proc = subprocess.run([str(script), "bogus"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stderr.endswith("Error: No such command 'bogus'.\n")
+
+
+# -- exit codes of poll ---------------------------------------------------------------------------
+
+def _feeds_config(tmp_path: Path, urls: dict[str, str]) -> str:
+    path = tmp_path / "poll.toml"
+    path.write_text('[database]\npath = "p.db"\n[defaults]\nsummary_words = 0\n[fetch]\nper_host_delay = 0\n'
+                    + "".join(f'[[feeds]]\nname = "{n}"\nurl = "{u}"\n' for n, u in urls.items()))
+    return str(path)
+
+
+def test_poll_once_exits_0_when_every_feed_answered(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with TestServer() as srv:
+        url = srv.route("/f.xml", Response(rss([("g1", "One", "<p>Some words here.</p>")])))
+        cfg = _feeds_config(tmp_path, {"one": url})
+        assert run(capsys, "-c", cfg, "-q", "poll", "--once") == (
+            0, "one: HTTP 200, 1 new, 0 updated, 0 links\n", "")
+
+
+def test_poll_once_exits_0_when_a_malformed_feed_still_gave_its_entries(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    body = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><guid>g1</guid>'
+            b"<title>A & B</title><description>Some words here.</description></item></channel></rss>")
+    with TestServer() as srv:
+        cfg = _feeds_config(tmp_path, {"m": srv.route("/m.xml", Response(body))})
+        assert run(capsys, "-c", cfg, "-q", "poll", "--once") == (
+            0, "m: HTTP 200, 1 new, 0 updated, 0 links (malformed feed (1 entries kept): SAXParseException: "
+               "<unknown>:1:113: not well-formed (invalid token))\n", "")
+
+
+def test_poll_once_exits_1_with_a_summary_when_a_feed_failed(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    with TestServer() as srv:
+        ok = srv.route("/f.xml", Response(rss([("g1", "One", "<p>Some words here.</p>")])))
+        missing = srv.url("/gone.xml")  # not routed: HTTP 404
+        down = "http://127.0.0.1:9/f.xml"  # the discard port: nobody listens
+        cfg = _feeds_config(tmp_path, {"a-ok": ok, "b-missing": missing, "c-down": down, "d-down": down})
+        code, out, err = run(capsys, "-c", cfg, "-q", "poll", "--once")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[:2] == ["a-ok: HTTP 200, 1 new, 0 updated, 0 links",
+                         "b-missing: HTTP 404, 0 new, 0 updated, 0 links (HTTP 404 Not Found)"]
+    assert [line.split(" (")[0] for line in lines[2:]] == [f"{n}-down: HTTP -, 0 new, 0 updated, 0 links" for n in "cd"]
+    assert err == "relaywatch: 3 of 4 feeds failed (2 cannot connect to 127.0.0.1:9, 1 HTTP 404 Not Found)\n"
+
+
+def test_a_poll_the_database_refused_is_summarised(tmp_path: Path) -> None:
+    from relaywatch.cli.daemon import failure_summary
+    from relaywatch.poll.poller import Poller
+    from relaywatch.store import Store
+
+    from .conftest import make_config
+
+    with TestServer() as srv:
+        url = srv.route("/f.xml", Response(rss([(f"g{i}", f"T{i}", f"<p>Words of story {i}.</p>") for i in range(5)])))
+        config = make_config(tmp_path)
+        with Store(config.database.path) as store:
+            feed = store.feeds.upsert("f", url, "outlet", (), 1800, "cli")
+            store.conn.execute("PRAGMA query_only = 1")  # every write refused, as on a read-only file
+            outcome = Poller(config, store).poll(feed)
+    assert not outcome.recorded
+    assert failure_summary([outcome]) == "1 of 1 polls could not be stored (1 attempt to write a readonly database)"
+
+
+# -- where the config comes from -------------------------------------------------------------------
+
+def test_no_config_is_an_error_saying_where_it_looked(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RELAYWATCH_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    if Path("/etc/relaywatch/relaywatch.toml").exists():
+        pytest.skip("/etc/relaywatch/relaywatch.toml exists on this machine")
+    assert run(capsys, "reposts") == (
+        2, "", f"relaywatch: no configuration found: no --config FILE, no $RELAYWATCH_CONFIG, no {tmp_path}/xdg/"
+               "relaywatch/relaywatch.toml, no /etc/relaywatch/relaywatch.toml (config/example.toml is one to "
+               "start from)\n")
+    assert list(tmp_path.iterdir()) == []  # no relaywatch.db left where the user stood
+    (tmp_path / "xdg" / "relaywatch").mkdir(parents=True)
+    (tmp_path / "xdg" / "relaywatch" / "relaywatch.toml").write_text('[database]\npath = "found.db"\n')
+    assert run(capsys, "reposts") == (0, "(none)\n", "")
+    assert (tmp_path / "xdg" / "relaywatch" / "found.db").exists()

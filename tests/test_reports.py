@@ -35,6 +35,7 @@ from relaywatch.store import Store
 from relaywatch.store.schema import MIGRATIONS, _statements
 
 from . import report_data
+from .test_search import _world
 
 SVG = "{http://www.w3.org/2000/svg}"
 LONDON = ZoneInfo("Europe/London")
@@ -137,10 +138,10 @@ def test_search_finds_words_and_is_safe(store: Store) -> None:
     assert search(store, 'tidal AND ( "barrier') is not None
     assert search(store, "zebra crossing") == []
     with pytest.raises(ReportError):
-        search(store, 'tidal AND (', raw=True)
+        search(store, 'tidal AND (', fts=True)
     with pytest.raises(ReportError):
         search(store, "   ")
-    assert {h.id for h in search(store, "NEAR(tidal barrier, 5)", raw=True)} >= {ids["mw-harbour"]}
+    assert {h.id for h in search(store, "NEAR(tidal barrier, 5)", fts=True)} >= {ids["mw-harbour"]}
 
 
 def test_search_index_follows_inserts_and_updates(store: Store, tmp_path: Path) -> None:
@@ -160,10 +161,14 @@ def test_migrations_bring_a_version_1_database_forward(tmp_path: Path) -> None:
     rows already stored), the feeds' body hashes and the pending-fingerprint state, and keeps every row."""
     db = tmp_path / "old.db"
     old = report_data.populate(db)
+    world = _world(old, tmp_path)
     old.index.flush()  # version 1 wrote every fingerprint straight into the index
     old.close()
     conn = sqlite3.connect(db)  # make it what version 1 left behind
     conn.executescript("DROP TRIGGER entries_ad; DROP TRIGGER entries_au;"
+                       " DROP TRIGGER entries_trigram_ad; DROP TRIGGER entries_trigram_au;"
+                       " DROP TABLE entries_trigram; DROP VIEW entries_unspaced; DROP INDEX entries_unspaced_ids;"
+                       " ALTER TABLE entries DROP COLUMN unspaced;"
                        " DROP TABLE entries_fts; DROP TABLE digests; ALTER TABLE feeds DROP COLUMN body_hash;"
                        " DROP TABLE fingerprint_pending; DROP TABLE index_state;"
                        " DROP INDEX reposts_labels; DROP VIEW repost_report;"
@@ -180,6 +185,10 @@ def test_migrations_bring_a_version_1_database_forward(tmp_path: Path) -> None:
     assert new.count("entries") == entries > 0
     assert new.count("fingerprint_index") == indexed > 0
     assert {h.title for h in search(new, "eider ducks")} >= {"Harbour board approves tidal barrier for Port Ellery"}
+    assert search(new, "ider duc") == []  # Latin script: words, not substrings
+    # migration 8: the entries in scripts written without spaces (not the Arabic one) join the trigram index
+    assert new.query("SELECT count(*) AS n FROM entries_trigram_docsize")[0]["n"] == 4
+    assert [h.id for h in search(new, "核电站")] == [world["zh-1"]]
     assert all(f.body_hash is None for f in new.feeds.list())
     assert new.count("fingerprint_pending") == 0
     labels = new.query("SELECT kind, added_words, labels FROM repost_report")
@@ -253,8 +262,13 @@ def test_cli_story_outlets_search_status(store: Store, tmp_path: Path, capsys: p
     assert cli.main(["-c", config, "search", "eider", "ducks", "--json"]) == 0
     assert {d["id"] for d in json.loads(capsys.readouterr().out)} == {
         ids["mw-harbour"], ids["ld-harbour"], ids["ec-harbour"]}
-    assert cli.main(["-c", config, "search", "tidal AND (", "--raw"]) == 1
+    assert cli.main(["-c", config, "search", "tidal AND (", "--fts"]) == 1
     assert "cannot search" in capsys.readouterr().err
+    assert cli.main(["-c", config, "search", '"']) == 2
+    assert capsys.readouterr() == ("", "relaywatch: search needs some words (letters or digits), not '\"'\n")
+    assert cli.main(["-c", config, "search", '"eider', "ducks)", "--json"]) == 0  # FTS5 syntax searched as words
+    assert {d["id"] for d in json.loads(capsys.readouterr().out)} == {
+        ids["mw-harbour"], ids["ld-harbour"], ids["ec-harbour"]}
     assert cli.main(["-c", config, "status", "--all"]) == 0
     assert "meridian-wire" in capsys.readouterr().out
     assert cli.main(["-c", config, "story", "424242"]) == 1
@@ -348,3 +362,23 @@ def test_config_accepts_from_for_the_sender() -> None:
         parse_config('[digest]\nfrom = "a@example.org"\nsender = "b@example.org"\n')
     with pytest.raises(Exception, match="digest.from"):
         parse_config("[digest]\nfrom = 3\n")
+
+
+def test_tables_line_up_in_display_cells_whatever_the_script() -> None:
+    from relaywatch.report.tables import cell_width, table
+
+    rows = [{"feed": "xinhua", "title": "日本开始排放福岛核电站处理水", "n": 3},
+            {"feed": "nhk", "title": "東京電力、処理水の海洋放出を開始した。政府は安全性を強調している", "n": 12},
+            {"feed": "ledger", "title": "Port Alder halts expansion", "n": 1},
+            {"feed": "e\x1b[31mvil", "title": "ｶﾀｶﾅ and é\u0301", "n": 0}]
+    out = table(rows, [("feed", "feed"), ("title", "title"), ("n", "copies")], max_width=30)
+    assert out == (
+        "feed       title                          copies\n"
+        "---------  -----------------------------  ------\n"
+        "xinhua     日本开始排放福岛核电站处理水   3\n"
+        "nhk        東京電力、処理水の海洋放出を…  12\n"
+        "ledger     Port Alder halts expansion     1\n"
+        "e\ufffd[31mvil  ｶﾀｶﾅ and é\u0301                     0")
+    # the third column starts at the same cell on every line (a wide character counts 2, a combining mark 0)
+    starts = {cell_width(line[:line.rindex("  ") + 2]) for line in out.splitlines()}
+    assert starts == {42}

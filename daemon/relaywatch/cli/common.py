@@ -12,19 +12,24 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
 
-from relaywatch.config import ROLES, Config, ConfigError, load_config
+from relaywatch.cli.parse import COUNT
+from relaywatch.config import ROLES, Config, find_config, load_config
 from relaywatch.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
 
-EXIT_CODES = "Exit status: 0 all well, 1 a runtime failure, 2 a usage or configuration error."
+EXIT_CODES = """\b
+Exit status:
+  0  all well
+  1  a runtime failure (poll: a feed failed, or a poll could not be stored)
+  2  a usage or configuration error
+"""
 CONTEXT_SETTINGS: dict[str, Any] = {
     "help_option_names": ["-h", "--help"],
     "terminal_width": 100,  # fixed, so --help reads the same in every terminal and in docs/cli.md
@@ -44,7 +49,7 @@ class CliState:
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = load_config(self.config_path)
+            self._config = load_config(find_config(self.config_path))
         return self._config
 
     def store(self) -> Store:
@@ -86,7 +91,8 @@ def command(name: str, short_help: str, group: click.Group | None = None) -> Cal
 
 def config_option(f: F) -> F:
     return click.option("--config", "-c", "config_path", envvar="RELAYWATCH_CONFIG", metavar="FILE",
-                        help="TOML configuration file (default: $RELAYWATCH_CONFIG)")(f)
+                        help="TOML configuration file (default: $RELAYWATCH_CONFIG, else "
+                             "~/.config/relaywatch/relaywatch.toml, else /etc/relaywatch/relaywatch.toml)")(f)
 
 
 def json_option(what: str | None = None) -> Callable[[F], F]:
@@ -105,27 +111,16 @@ def role_option(help_text: str | None = None) -> Callable[[F], F]:
 
 
 def limit_option(default: int | None) -> Callable[[F], F]:
-    text = "at most this many" + (f" (default {default})" if default is not None else "")
-    return click.option("--limit", type=int, default=default, metavar="N", help=text)
+    text = "at most this many, 1 to 1000000" + (f" (default {default})" if default is not None else "")
+    return click.option("--limit", type=COUNT, default=default, metavar="N", help=text)
 
 
 def since_option(what: str) -> Callable[[F], F]:
-    """``--since DATE``, kept as text: ``when_option`` parses it when the command runs."""
+    """``--since DATE``, kept as text: ``parse.parse_when`` parses it when the command runs."""
     return click.option("--since", metavar="DATE", help=f"only {what} since this date (UTC unless it has an offset)")
 
 
 # -- parsing and printing ---------------------------------------------------------------------
-
-def when_option(text: str | None, option: str = "--since") -> datetime | None:
-    """A --since/--until value (a date or date-time; UTC unless it names a zone)."""
-    if not text:
-        return None
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError as e:
-        raise ConfigError(f"{option} must be a date like 2026-11-28 or 2026-11-28T07:00: {text!r}") from e
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
 
 def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import click
 
 from relaywatch.cli.common import CliState, command, outcome_line, pass_state
+from relaywatch.cli.parse import WORKERS
+from relaywatch.models import PollOutcome
 from relaywatch.poll.archive import ProgressLine
 
 
@@ -36,8 +39,10 @@ def run_cmd(state: CliState) -> None:
 @click.option("--once", is_flag=True, help="poll every active feed now")
 @click.option("--feed", "names", multiple=True, metavar="NAME", help="only this feed (repeatable)")
 @pass_state
-def poll_cmd(state: CliState, once: bool, names: tuple[str, ...]) -> None:
-    """Poll the feeds that are due (with --once: every active feed), print one line per feed, exit."""
+def poll_cmd(state: CliState, once: bool, names: tuple[str, ...]) -> int:
+    """Poll the feeds that are due (with --once: every active feed), print one line per feed, exit.
+    Exits 1 when any feed failed or a poll could not be stored, after a line on stderr saying how
+    many and why (for cron jobs and systemd timers)."""
     from relaywatch.poll.scheduler import poll_once
 
     with state.store() as store:
@@ -46,14 +51,46 @@ def poll_cmd(state: CliState, once: bool, names: tuple[str, ...]) -> None:
         print(outcome_line(feed.name, outcome))
     if not results:
         print("no feed is due (use --once to poll every feed now)")
+    summary = failure_summary([outcome for _, outcome in results])
+    if summary:
+        print(f"relaywatch: {summary}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _failed(o: PollOutcome) -> bool:
+    """A poll that got nothing from its feed (a kept malformed feed or a busy host are no failure)."""
+    return o.error is not None and o.recorded and not o.error.startswith(("malformed feed", "deferred:"))
+
+
+def _why(error: str) -> str:
+    """The kind of a failure: 'HTTP 404 Not Found', 'cannot connect to host:80', 'timed out after 30s'."""
+    return error.split(": ")[0].split(" (")[0][:80]
+
+
+def _counted(reasons: list[str]) -> str:
+    return ", ".join(f"{n} {why}" for why, n in Counter(reasons).most_common())
+
+
+def failure_summary(outcomes: list[PollOutcome]) -> str | None:
+    """One line saying how many polls failed or could not be stored, and why; None if none did."""
+    failed = [_why(o.error or "") for o in outcomes if _failed(o)]
+    unstored = [(o.error or "").rsplit(": ", 1)[-1][:80] for o in outcomes if not o.recorded]  # SQLite's reason
+    parts = []
+    if failed:
+        parts.append(f"{len(failed)} of {len(outcomes)} feeds failed ({_counted(failed)})")
+    if unstored:
+        parts.append(f"{len(unstored)} of {len(outcomes)} polls could not be stored ({_counted(unstored)})")
+    return "; ".join(parts) or None
 
 
 @command("ingest", "backfill entries from a JSONL archive")
 @click.argument("file")
 @click.option("--feeds", "feeds_file", metavar="FEEDS.json",
               help="a JSON list of {name, role, credit}, one per feed of the archive")
-@click.option("--workers", type=int, default=None, metavar="N",
-              help="processes preparing text, beside the one matching and writing (default: cores - 1, at most 2)")
+@click.option("--workers", type=WORKERS, default=None, metavar="N",
+              help="processes preparing text, beside the one matching and writing, 0 to 64 "
+                   "(default: cores - 1, at most 2)")
 @pass_state
 def ingest_cmd(state: CliState, file: str, feeds_file: str | None, workers: int | None) -> None:
     """Backfill entries from FILE, a JSONL archive (one entry per line), matching them as the

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from relaywatch.cli.common import CliState, command, pass_state, write_out
-from relaywatch.config import ConfigError
+from relaywatch.cli.parse import FIRST_DAY, LAST_DAY, parse_day
 from relaywatch.store import utcnow
 
 
@@ -18,10 +18,7 @@ def _day(text: str | None, state: CliState) -> date:
     """The --date value; without one, yesterday in digest.timezone."""
     if not text:
         return (utcnow().astimezone(state.tz()) - timedelta(days=1)).date()
-    try:
-        return date.fromisoformat(text)
-    except ValueError as e:
-        raise ConfigError(f"--date must be a day like 2026-11-27: {text!r}") from e
+    return parse_day(text)
 
 
 def _one_action(f: Callable[..., None]) -> Callable[..., None]:
@@ -38,7 +35,8 @@ def _one_action(f: Callable[..., None]) -> Callable[..., None]:
 
 
 @command("digest", "print or send the daily digest of one day")
-@click.option("--date", "day_text", metavar="YYYY-MM-DD", help="the day (in digest.timezone; default yesterday)")
+@click.option("--date", "day_text", metavar="YYYY-MM-DD",
+              help=f"the day (in digest.timezone; default yesterday), {FIRST_DAY} to {LAST_DAY}")
 @click.option("--print", "print_it", is_flag=True, help="write the message (both parts) to stdout")
 @click.option("--send", is_flag=True, help="send it now (once per day; recorded)")
 @click.option("--to", multiple=True, metavar="ADDR",

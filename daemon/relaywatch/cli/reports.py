@@ -20,8 +20,8 @@ from relaywatch.cli.common import (
     pass_state,
     print_json,
     since_option,
-    when_option,
 )
+from relaywatch.cli.parse import COUNT, ENTRY_ID, parse_span, parse_when
 from relaywatch.config import ConfigError
 from relaywatch.store import utcnow
 
@@ -37,7 +37,7 @@ def reposts_cmd(state: CliState, as_json: bool, since: str | None, feed: str | N
     original, how much of it was taken, how late and with what credit."""
     from relaywatch.report.tables import RepostQuery, reposts, reposts_table
 
-    query = RepostQuery(when_option(since), feed, limit)
+    query = RepostQuery(parse_when(since), feed, limit)
     with state.store() as store:
         rows = reposts(store, query)
     if as_json:
@@ -49,7 +49,8 @@ def reposts_cmd(state: CliState, as_json: bool, since: str | None, feed: str | N
 @command("stories", "original stories with their copy counts, most copied first")
 @since_option("originals published")
 @click.option("--feed", metavar="NAME", help="only stories from this feed or copied by it")
-@click.option("--min-copies", type=int, default=1, metavar="N", help="only stories with at least this many copies")
+@click.option("--min-copies", type=COUNT, default=1, metavar="N",
+              help="only stories with at least this many copies (1 to 1000000)")
 @limit_option(50)
 @json_option("an array, one object per story")
 @pass_state
@@ -58,9 +59,7 @@ def stories_cmd(state: CliState, since: str | None, feed: str | None, min_copies
     """Original stories with their copy counts, most copied first."""
     from relaywatch.report.questions import stories, stories_table
 
-    if min_copies < 1:
-        raise ConfigError("--min-copies must be at least 1")
-    start = when_option(since)
+    start = parse_when(since)
     with state.store() as store:
         items = stories(store, start, feed, min_copies, limit)
     if as_json:
@@ -70,7 +69,7 @@ def stories_cmd(state: CliState, since: str | None, feed: str | None, min_copies
 
 
 @command("story", "one story's timeline: every copy in order (ID: its original or a copy)")
-@click.argument("story_id", type=int, metavar="ID")
+@click.argument("story_id", type=ENTRY_ID, metavar="ID")
 @click.option("--svg", metavar="FILE", help="also draw the spread as an SVG timeline into FILE")
 @json_option()
 @pass_state
@@ -98,14 +97,14 @@ def story_cmd(state: CliState, story_id: int, svg: str | None, as_json: bool) ->
 
 @command("outlets", "per outlet: copies, median and p90 lag, share credited, top sources")
 @since_option("copies that appeared")
-@click.option("--until", metavar="DATE", help="only copies that appeared before this date")
+@click.option("--until", metavar="DATE", help="only copies that appeared before this date (not before --since)")
 @json_option()
 @pass_state
 def outlets_cmd(state: CliState, since: str | None, until: str | None, as_json: bool) -> None:
     """Per outlet: how many copies, their median and p90 lag, the share credited, top sources."""
     from relaywatch.report.questions import outlets, outlets_table
 
-    start, end = when_option(since), when_option(until, "--until")
+    start, end = parse_span(since, until)
     with state.store() as store:
         items = outlets(store, start, end)
     if as_json:
@@ -117,15 +116,22 @@ def outlets_cmd(state: CliState, since: str | None, until: str | None, as_json: 
 @command("search", "full-text search over the entries' titles and texts")
 @click.argument("text", nargs=-1, required=True, metavar="TEXT...")
 @limit_option(20)
-@click.option("--raw", is_flag=True, help='TEXT is an FTS5 query (AND, OR, NEAR, "phrase", prefix*)')
+@click.option("--fts", is_flag=True, help='TEXT is an FTS5 query (AND, OR, NOT, NEAR, "phrase", prefix*)')
 @json_option()
 @pass_state
-def search_cmd(state: CliState, text: tuple[str, ...], limit: int, raw: bool, as_json: bool) -> None:
-    """Full-text search over the entries' titles and texts (the words of TEXT, all of them)."""
+def search_cmd(state: CliState, text: tuple[str, ...], limit: int, fts: bool, as_json: bool) -> None:
+    """Full-text search over the entries' titles and texts: entries holding every word of TEXT, as
+    words (quotes, *, AND, OR are searched for as they are, unless --fts). In Chinese, Japanese,
+    Korean, Thai and other scripts written without spaces, a word is found inside longer text (2
+    characters or more)."""
     from relaywatch.report.questions import search, search_table
+    from relaywatch.store.entries import search_terms
 
+    words = " ".join(text)
+    if not (words.strip() if fts else search_terms(words)):
+        raise ConfigError(f"search needs some words (letters or digits), not {words!r}")
     with state.store() as store:
-        hits = search(store, " ".join(text), limit, raw)
+        hits = search(store, words, limit, fts)
     if as_json:
         print_json([h.as_dict() for h in hits])
     else:

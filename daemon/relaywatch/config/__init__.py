@@ -10,7 +10,9 @@ from relaywatch.config.load import (
     SETTINGS,
     ConfigError,
     Setting,
+    config_places,
     describe,
+    find_config,
     key_path,
     load_config,
     make_feed,
@@ -36,5 +38,6 @@ from relaywatch.config.schema import (
 __all__ = [
     "MAX_DURATION", "ROLES", "SECTIONS", "SETTINGS", "Config", "ConfigError", "DatabaseConfig", "DefaultsConfig",
     "DigestConfig", "FeedConfig", "FetchConfig", "SchedulerConfig", "Setting", "SmtpConfig", "check_name",
-    "check_url", "describe", "key_path", "load_config", "make_feed", "parse_config", "parse_interval",
+    "check_url", "config_places", "describe", "find_config", "key_path", "load_config", "make_feed", "parse_config",
+    "parse_interval",
 ]

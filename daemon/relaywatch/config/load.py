@@ -203,8 +203,29 @@ def parse_config(text: str, path: str = "<config>", base_dir: Path | None = None
     return config
 
 
+def config_places() -> list[Path]:
+    """Where a config is looked for when neither --config nor $RELAYWATCH_CONFIG names one."""
+    home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return [Path(home) / "relaywatch" / "relaywatch.toml", Path("/etc/relaywatch/relaywatch.toml")]
+
+
+def find_config(given: str | os.PathLike[str] | None) -> Path:
+    """The config file to load: ``given`` (--config, or $RELAYWATCH_CONFIG through click), else the
+    first of ``config_places()`` that exists; ConfigError saying where it looked when none does."""
+    if given is not None and str(given) != "":
+        return Path(given)
+    places = config_places()
+    for place in places:
+        if place.is_file():
+            return place
+    looked = ", no ".join(str(p) for p in places)
+    raise ConfigError(f"no configuration found: no --config FILE, no $RELAYWATCH_CONFIG, no {looked}"
+                      " (config/example.toml is one to start from)")
+
+
 def load_config(path: str | os.PathLike[str] | None) -> Config:
-    """Load a config file (None: built-in defaults, database in the current directory)."""
+    """Load a config file (None: built-in defaults, e.g. for tests and library use; the CLI
+    always names a file, see ``find_config``)."""
     if path is None:
         return Config()
     p = Path(path)

@@ -40,17 +40,18 @@ _EXAMPLES = "(use e.g. 90s, 15m, 1h30m, 2d)"
 
 def parse_interval(text: str | int | float) -> int:
     """'90s', '15m', '1h30m', '2d' (or a number of seconds) -> seconds, 1s to 30d; ValueError otherwise."""
+    shown = repr(text) if len(repr(text)) <= 60 else repr(text)[:57] + "..."
     if isinstance(text, bool) or not isinstance(text, str | int | float):
-        raise ValueError(f"not a duration: {text!r} {_EXAMPLES}")
+        raise ValueError(f"not a duration: {shown} {_EXAMPLES}")
     if isinstance(text, str):
         s = text.strip().lower().replace(" ", "")
         if not s or _INTERVAL.sub("", s):
-            raise ValueError(f"not a duration: {text!r} {_EXAMPLES}")
+            raise ValueError(f"not a duration: {shown} {_EXAMPLES}")
         total = sum(float(n) * _UNIT[u] for n, u in _INTERVAL.findall(s))
     else:
         total = text
     if not math.isfinite(total) or not 1 <= total <= MAX_DURATION:
-        raise ValueError(f"must be between 1s and 30d, not {text!r}")
+        raise ValueError(f"must be between 1s and 30d, not {shown}")
     return int(total)
 
 

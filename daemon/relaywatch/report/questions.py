@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from relaywatch.errors import RelaywatchError
 from relaywatch.report.tables import format_lag, table
 from relaywatch.store import Store, StoreError, from_db, utcnow
+from relaywatch.store.entries import search_terms
 
 # a feed polled without error that has brought no new entry for this long (and for ten of its
 # intervals) has gone silent
@@ -298,14 +299,16 @@ class SearchHit:
         return _dict(self)
 
 
-def search(store: Store, text: str, limit: int = 20, raw: bool = False) -> list[SearchHit]:
-    """Full-text search over entries' titles and texts (SQLite FTS5), best match first."""
-    if not text.strip():
-        raise ReportError("search needs some words")
+def search(store: Store, text: str, limit: int = 20, fts: bool = False) -> list[SearchHit]:
+    """Full-text search over entries' titles and texts (SQLite FTS5), best match first: the words
+    of ``text`` as words (substrings in scripts written without spaces), or with ``fts`` an FTS5
+    query."""
+    if not (text.strip() if fts else search_terms(text)):
+        raise ReportError(f"search needs some words (letters or digits), not {text!r}")
     with contextlib.suppress(StoreError):  # entries stored since the last catch-up (read-only: as is)
         store.entries.index_text()
     try:
-        rows = store.reports.search(text, limit, raw)
+        rows = store.entries.search(text, limit, fts)
     except StoreError as e:
         raise ReportError(f"cannot search for {text!r}: {e}") from e
     return [SearchHit(r["id"], r["feed"], r["title"], r["url"], from_db(r["published"]), r["snippet"] or "",

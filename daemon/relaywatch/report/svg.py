@@ -17,13 +17,57 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from relaywatch.report.questions import Story
-from relaywatch.report.tables import format_lag
+from relaywatch.report.tables import cell_width, format_lag
 
 KIND_LABEL = {"verbatim": "verbatim", "excerpt": "excerpt", "edited": "edited"}
 GLYPHS = {("verbatim", True): "●", ("verbatim", False): "○", ("excerpt", True): "▲",
           ("excerpt", False): "△", ("edited", True): "■", ("edited", False): "□"}
 COLOR = "#1f4e79"
 UNCREDITED = "#b03a2e"
+MARGIN = 20
+TITLE_LINES = 2
+_WIDE_LATIN = frozenset("MWmw@%")
+
+
+def text_px(text: str, size: float, bold: bool = False) -> float:
+    """A generous estimate of the width of ``text`` in pixels (no font is at hand when the SVG is
+    written): a wide (CJK) character, M, W, m or w one em, another capital 0.8 em, others 0.64 em;
+    bold 12% more. Helvetica, Arial, Liberation Sans and DejaVu Sans (the widest of them) stay
+    within it."""
+    em = 0.0
+    for c in text:
+        if cell_width(c) == 2 or c in _WIDE_LATIN:
+            em += 1.0
+        elif c.isupper():
+            em += 0.8
+        else:
+            em += 0.64
+    return em * size * (1.12 if bold else 1.0)
+
+
+def fit_px(text: str, size: float, max_px: float, bold: bool = False) -> str:
+    """``text`` cut (with an ellipsis) to fit ``max_px``."""
+    if text_px(text, size, bold) <= max_px:
+        return text
+    while text and text_px(text + "…", size, bold) > max_px:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def wrap_px(text: str, size: float, max_px: float, lines: int, bold: bool = False) -> list[str]:
+    """``text`` in at most ``lines`` lines of ``max_px``, broken at a space where the line has one
+    (anywhere in CJK text), the last line ellipsised if the text goes on."""
+    out: list[str] = []
+    rest = " ".join(text.split())
+    while rest and len(out) < lines - 1 and text_px(rest, size, bold) > max_px:
+        n = len(fit_px(rest, size, max_px, bold).removesuffix("…"))  # the characters that fit
+        cut = rest.rfind(" ", 0, n + 1)
+        cut = cut if cut > 0 else max(n, 1)
+        out.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        out.append(fit_px(rest, size, max_px, bold))
+    return out
 
 
 def _ticks(lo: float, hi: float) -> tuple[float, list[float]]:
@@ -86,26 +130,31 @@ class _Frame:
         return self.top + self.rows.index(feed) * self.row_h + self.row_h / 2
 
 
-def _frame(story: Story, width: int) -> _Frame:
+def _frame(story: Story, width: int, top: int) -> _Frame:
     rows: list[str] = [story.feed]
     for c in story.copies:
         if c.feed not in rows:
             rows.append(c.feed)
     lo = min([0.0, *(c.lag_seconds for c in story.copies)])
     hi = max([3600.0, *(c.lag_seconds for c in story.copies)])
-    return _Frame(rows, lo, hi + (hi - lo) * 0.04, width)
+    return _Frame(rows, lo, hi + (hi - lo) * 0.04, width, top=top)
 
 
-def _head(story: Story, f: _Frame, height: int) -> list[str]:
-    w = f.width
-    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{height}" '
-            f'viewBox="0 0 {w} {height}" font-family="Helvetica, Arial, sans-serif" font-size="12" '
-            f'role="img" aria-label={quoteattr("Spread of: " + story.title)}>',
-            f"<title>{escape(story.title)}</title>",
-            f'<rect x="0" y="0" width="{w}" height="{height}" fill="#ffffff"/>',
-            f'<text x="{f.left}" y="22" font-size="15" font-weight="bold">{escape(story.title[:90])}</text>',
-            f'<text x="{f.left}" y="40" fill="#555555">{escape(story.feed)}, '
-            f'{escape(story.published.strftime("%Y-%m-%d %H:%M UTC"))}, {len(story.copies)} copies</text>']
+def _head(story: Story, title: list[str], width: int, height: int) -> list[str]:
+    """The document, its background, the story's title (in lines) and a line about it."""
+    w = width
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{height}" '
+           f'viewBox="0 0 {w} {height}" font-family="Helvetica, Arial, sans-serif" font-size="12" '
+           f'role="img" aria-label={quoteattr("Spread of: " + story.title)}>',
+           f"<title>{escape(story.title)}</title>",
+           f'<rect x="0" y="0" width="{w}" height="{height}" fill="#ffffff"/>']
+    for i, line in enumerate(title):
+        out.append(f'<text class="title" x="{MARGIN}" y="{22 + 19 * i}" font-size="15" font-weight="bold">'
+                   f"{escape(line)}</text>")
+    about = (f"{story.feed}, {story.published.strftime('%Y-%m-%d %H:%M UTC')}, {len(story.copies)} copies")
+    out.append(f'<text x="{MARGIN}" y="{40 + 19 * (len(title) - 1)}" fill="#555555">'
+               f"{escape(fit_px(about, 12, w - 2 * MARGIN))}</text>")
+    return out
 
 
 def _grid(f: _Frame) -> list[str]:
@@ -116,7 +165,8 @@ def _grid(f: _Frame) -> list[str]:
         if i % 2:
             out.append(f'<rect x="{f.left}" y="{y - f.row_h / 2:.1f}" width="{f.plot_w}" height="{f.row_h}" '
                        f'fill="#f4f6f8"/>')
-        out.append(f'<text x="{f.left - 10}" y="{y + 4:.1f}" text-anchor="end">{escape(feed[:24])}</text>')
+        label = fit_px(feed, 12, f.left - 10 - MARGIN / 2)
+        out.append(f'<text x="{f.left - 10}" y="{y + 4:.1f}" text-anchor="end">{escape(label)}</text>')
     _, ticks = _ticks(f.lo, f.hi)
     for t in ticks:
         x = f.x(t)
@@ -154,27 +204,35 @@ def _marks(story: Story, f: _Frame) -> list[str]:
     return out
 
 
-def _legend(ly: float) -> list[str]:
-    out, lx = [], 20.0
+def _legend(top: float, width: int) -> tuple[list[str], float]:
+    """The legend's items left to right, on as many lines as the width needs; its height."""
+    items: list[tuple[float, list[str]]] = []  # (width, elements drawn at x = 0)
     legend = [("original", True, "#333333", "original"), ("verbatim", True, COLOR, "verbatim, credited"),
               ("excerpt", True, COLOR, "excerpt, credited"), ("edited", True, COLOR, "edited, credited"),
               ("verbatim", False, UNCREDITED, "hollow: not credited")]
     for kind, filled, color, label in legend:
-        out.append(_mark(kind, lx + 6, ly, 6, filled, color))
-        out.append(f'<text x="{lx + 16:.1f}" y="{ly + 4}">{escape(label)}</text>')
-        lx += 30 + len(label) * 6.4
-    out.append(f'<line x1="{lx + 4:.1f}" y1="{ly}" x2="{lx + 28:.1f}" y2="{ly}" stroke="#888888" '
-               'stroke-dasharray="4 3"/>')
-    out.append(f'<text x="{lx + 34:.1f}" y="{ly + 4}">taken via another copy</text>')
-    return out
+        items.append((16 + text_px(label, 12), [_mark(kind, 6, 0, 6, filled, color),
+                                                 f'<text x="16" y="4">{escape(label)}</text>']))
+    via = "taken via another copy"
+    dashed = '<line x1="0" y1="0" x2="24" y2="0" stroke="#888888" stroke-dasharray="4 3"/>'
+    items.append((30 + text_px(via, 12), [dashed, f'<text x="30" y="4">{escape(via)}</text>']))
+    out, x, y = [], float(MARGIN), top
+    for w, parts in items:
+        if x > MARGIN and x + w > width - MARGIN:
+            x, y = float(MARGIN), y + 20
+        out.append(f'<g class="legend" transform="translate({x:.1f},{y:.1f})">{"".join(parts)}</g>')
+        x += w + 14
+    return out, y - top + 20
 
 
 def story_svg(story: Story, width: int = 760) -> str:
-    """The story's spread as a standalone SVG document."""
-    f = _frame(story, width)
-    legend_h = 46
-    height = f.axis_y + 40 + legend_h
-    out = [*_head(story, f, height), *_grid(f), *_marks(story, f), *_legend(f.axis_y + 52), "</svg>"]
+    """The story's spread as a standalone SVG document: a long title wraps to two lines and is then
+    cut, the legend wraps, so no text leaves the picture."""
+    title = wrap_px(story.title, 15, width - 2 * MARGIN, TITLE_LINES, bold=True)
+    f = _frame(story, width, top=56 + 19 * (len(title) - 1))
+    legend, legend_h = _legend(f.axis_y + 52, width)
+    height = int(f.axis_y + 52 + legend_h + 6)
+    out = [*_head(story, title, width, height), *_grid(f), *_marks(story, f), *legend, "</svg>"]
     return "\n".join(out) + "\n"
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from wcwidth import wcswidth, wcwidth
+
 from relaywatch.store import Store
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 REPOST_KEYS = ("original_url", "original_feed", "original_title", "copy_url", "copy_feed", "copy_title",
                "via_url", "via_feed", "kind", "coverage", "lag_seconds", "credited", "anomaly",
                "original_published", "copy_published", "copy_first_seen")
@@ -49,15 +53,40 @@ def format_lag(seconds: float | None) -> str:
 
 
 def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]], max_width: int = 40) -> str:
-    """A plain-text table: columns are (key, heading)."""
+    """A plain-text table: columns are (key, heading); widths in terminal cells (a CJK character
+    takes two), so columns line up whatever the script."""
     if not rows:
         return "(none)"
     cells = [[_cell(r.get(k), max_width) for k, _ in columns] for r in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (_, h) in enumerate(columns)]
-    lines = ["  ".join(h.ljust(w) for (_, h), w in zip(columns, widths, strict=True)).rstrip(),
+    widths = [max(cell_width(h), *(cell_width(c[i]) for c in cells)) for i, (_, h) in enumerate(columns)]
+    lines = ["  ".join(_pad(h, w) for (_, h), w in zip(columns, widths, strict=True)).rstrip(),
              "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    lines += ["  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     return "\n".join(lines)
+
+
+def cell_width(text: str) -> int:
+    """Terminal cells ``text`` takes (wcwidth: East Asian wide characters 2, combining marks 0)."""
+    width = wcswidth(text)
+    return width if width >= 0 else sum(max(wcwidth(c), 0) for c in text)
+
+
+def fit(text: str, max_width: int) -> str:
+    """``text`` cut to at most ``max_width`` cells, an ellipsis marking the cut."""
+    if cell_width(text) <= max_width:
+        return text
+    out, used = [], 0
+    for c in text:
+        w = max(wcwidth(c), 0)
+        if used + w > max_width - 1:
+            break
+        out.append(c)
+        used += w
+    return "".join(out) + "…"
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - cell_width(text))
 
 
 def _cell(value: Any, max_width: int) -> str:
@@ -67,8 +96,8 @@ def _cell(value: Any, max_width: int) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.2f}"
-    text = " ".join(str(value).split())
-    return text if len(text) <= max_width else text[: max_width - 1] + "…"
+    text = " ".join(_CONTROL.sub("\ufffd", str(value)).split())  # no escape sequence reaches the terminal
+    return fit(text, max_width)
 
 
 def reposts_table(rows: list[dict[str, Any]]) -> str:

@@ -1,9 +1,12 @@
-"""``store.entries``: entries, their content hashes, and the full-text index (``entries_fts``)
-that new entries join in batches."""
+"""``store.entries``: entries, their content hashes, and the full-text indexes that new entries
+join in batches: ``entries_fts`` (words, unicode61) and ``entries_trigram`` (substrings, for
+scripts written without spaces between words: Chinese, Japanese, Thai, ...), and the search over
+them."""
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -11,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from relaywatch.models import EntryText, ParsedEntry, StoredEntry
 from relaywatch.store.base import StoreError, _credit_names, _names, from_db, read_only_connection, to_db, utcnow
+from relaywatch.store.schema import UNSPACED_CLASS
 
 if TYPE_CHECKING:
     from relaywatch.store.core import Store
@@ -28,10 +32,24 @@ _ENTRY_SELECT = """SELECT e.id, e.feed_id, f.name, f.role, e.guid, e.url, e.titl
 _HASHES = "SELECT guid, content_hash FROM entries WHERE feed_id = ? AND guid IN (SELECT value FROM json_each(?))"
 _INSERT = ("INSERT INTO entries (feed_id, guid, url, title, published, published_raw, date_flag, updated,"
            " first_seen, last_changed, text, feed_text, article_text, dateline, credits, sources, boilerplate,"
-           " words, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+           " words, content_hash, unspaced) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _UPDATE = ("UPDATE entries SET url = ?, title = ?, updated = ?, last_changed = ?, text = ?, feed_text = ?,"
            " article_text = ?, dateline = ?, credits = ?, sources = ?, boilerplate = ?, words = ?,"
-           " content_hash = ? WHERE id = ?")
+           " content_hash = ?, unspaced = ? WHERE id = ?")
+# Scripts written without spaces between words (schema.UNSPACED_CLASS): a word of the unicode61
+# tokenizer is a whole run of them, so a search term holding one is searched as a substring.
+_UNSPACED = re.compile(UNSPACED_CLASS)
+_WORDLIKE = re.compile(r"\w")
+_HIT = """SELECT e.id AS id, f.name AS feed, e.title AS title, e.url AS url,
+    coalesce(e.published, e.first_seen) AS published, {snippet} AS snippet, r.original_id AS original_id,
+    (SELECT count(*) FROM reposts r2 WHERE r2.original_id = e.id) AS copies, {text} AS text
+    FROM {source} JOIN feeds f ON f.id = e.feed_id LEFT JOIN reposts r ON r.copy_id = e.id
+    WHERE {where} ORDER BY {order} LIMIT ?"""
+
+
+def _unspaced(title: str | None, text: str | None) -> int:
+    """1 when the entry holds a character of a script written without spaces (entries.unspaced)."""
+    return int(bool(_UNSPACED.search(title or "") or _UNSPACED.search(text or "")))
 
 
 def _names_json(names: tuple[str, ...]) -> str:
@@ -90,7 +108,7 @@ class Entries:
             feed_id, entry.guid, entry.url, entry.title, to_db(entry.published), entry.published_raw,
             entry.date_flag, to_db(entry.updated), to_db(first_seen), to_db(first_seen), text.text, feed_text,
             article_text, text.dateline, _names_json(text.credits), _names_json(text.sources),
-            _names_json(text.boilerplate), text.words, content_hash))
+            _names_json(text.boilerplate), text.words, content_hash, _unspaced(entry.title, text.text)))
         self._added = True
         return int(cur.lastrowid)  # type: ignore[arg-type]
 
@@ -99,7 +117,7 @@ class Entries:
         self._store.conn.execute(_UPDATE, (
             entry.url, entry.title, to_db(entry.updated), to_db(changed), text.text, feed_text, article_text,
             text.dateline, _names_json(text.credits), _names_json(text.sources), _names_json(text.boilerplate),
-            text.words, content_hash, entry_id))
+            text.words, content_hash, _unspaced(entry.title, text.text), entry_id))
 
     def set_content_hash(self, entry_id: int, content_hash: str) -> None:
         self._store.conn.execute("UPDATE entries SET content_hash = ? WHERE id = ?", (content_hash, entry_id))
@@ -141,7 +159,11 @@ class Entries:
             raise StoreError(f"no entry with id {entry_id}")
         return found[entry_id]
 
-    # -- the full-text index ----------------------------------------------------------------
+    # -- the full-text indexes --------------------------------------------------------------
+
+    def search(self, text: str, limit: int, fts: bool = False) -> list[dict[str, Any]]:
+        """``search_entries`` on this store (the indexes as they are: ``index_text`` catches up)."""
+        return search_entries(self._store, text, limit, fts)
 
     def index_text(self) -> int:
         """Bring the full-text index (``entries_fts``) up to date now; returns the entries indexed."""
@@ -158,9 +180,88 @@ class Entries:
                 return 0
             cur = conn.execute("INSERT INTO entries_fts (rowid, title, text)"
                                " SELECT id, title, text FROM entries WHERE id > ? ORDER BY id", (upto,))
+            conn.execute("INSERT INTO entries_trigram (rowid, title, text)"
+                         " SELECT id, title, text FROM entries_unspaced WHERE id > ? ORDER BY id", (upto,))
             conn.execute("UPDATE index_state SET fts_upto = ?", (top,))
         except sqlite3.Error as e:
             if "no such column: fts_upto" in str(e):  # before migration 6
                 return 0
             raise StoreError(f"cannot update the full-text index of {self._store.path}: {e}") from e
         return cur.rowcount
+
+
+# -- search -----------------------------------------------------------------------------------------
+
+def _phrase(term: str) -> str:
+    """A term as an FTS5 string: its characters searched as they are, whatever FTS5 syntax they hold."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search_terms(text: str) -> list[str]:
+    """The user's words that hold a letter or digit (a lone quote or dash is nothing to search)."""
+    return [w for w in text.split() if _WORDLIKE.search(w)]
+
+
+def _word_query(match: str) -> tuple[str, list[Any]]:
+    return _HIT.format(snippet="snippet(entries_fts, 1, '[', ']', '…', 14)", text="''",
+                       source="entries_fts JOIN entries e ON e.id = entries_fts.rowid", where="entries_fts MATCH ?",
+                       order="entries_fts.rank, e.id"), [match]
+
+
+def _substring_query(terms: list[str]) -> tuple[str, list[Any]]:
+    """Terms in scripts written without spaces as substrings: through the trigram index when 3
+    characters or more, by a scan (LIKE) when shorter (a trigram index cannot hold them); the other
+    terms as words, through the word index."""
+    unspaced = [t for t in terms if _UNSPACED.search(t)]
+    long, short = [t for t in unspaced if len(t) >= 3], [t for t in unspaced if len(t) < 3]
+    words = [t for t in terms if t not in unspaced]
+    where = ["(e.title LIKE ? ESCAPE '\\' OR e.text LIKE ? ESCAPE '\\')"] * len(short)
+    params: list[Any] = [p for t in short for p in (_like(t), _like(t))]
+    if words:
+        where.append("e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)")
+        params.append(" ".join(_phrase(t) for t in words))
+    if not long:  # a scan of the flagged entries alone (a partial index lists them)
+        return _HIT.format(snippet="''", text="e.text", source="entries e",
+                           where=" AND ".join(["e.unspaced = 1", *where]),
+                           order="coalesce(e.published, e.first_seen) DESC, e.id"), params
+    return _HIT.format(snippet="snippet(entries_trigram, 1, '[', ']', '…', 24)", text="e.text",
+                       source="entries_trigram JOIN entries e ON e.id = entries_trigram.rowid",
+                       where=" AND ".join(["entries_trigram MATCH ?", *where]),
+                       order="entries_trigram.rank, e.id"), [" ".join(_phrase(t) for t in long), *params]
+
+
+def _cut(text: str, terms: list[str], width: int = 24) -> str:
+    """A snippet around the first of ``terms`` found in ``text`` (for matches no index highlighted)."""
+    low = text.lower()
+    found = sorted((low.find(t.lower()), t) for t in terms if t.lower() in low)
+    if not found:
+        return text[:width] + ("…" if len(text) > width else "")
+    i, t = found[0]
+    start, end = max(0, i - width // 2), min(len(text), i + len(t) + width // 2)
+    return (("…" if start else "") + text[start:i] + f"[{text[i:i + len(t)]}]" + text[i + len(t):end]
+            + ("…" if end < len(text) else ""))
+
+
+def search_entries(store: Store, text: str, limit: int, fts: bool = False) -> list[dict[str, Any]]:
+    """Entries matching ``text``, best first: its words (quoted: searched as words, whatever FTS5
+    syntax they hold), a word in a script written without spaces (CJK, Thai, ...) as a substring;
+    ``fts``: ``text`` is an FTS5 query of the word index (AND, OR, NEAR, prefix*)."""
+    terms = search_terms(text)
+    if fts:
+        sql, params = _word_query(text)
+    elif not terms:
+        return []
+    elif any(_UNSPACED.search(t) for t in terms):
+        sql, params = _substring_query(terms)
+    else:
+        sql, params = _word_query(" ".join(_phrase(t) for t in terms))
+    rows = store.query(sql, [*params, int(limit)])
+    for r in rows:  # a match no index highlighted (in the title, or by LIKE): cut around it
+        text = r.pop("text")
+        if not r["snippet"] and text:
+            r["snippet"] = _cut(" ".join(text.split()), terms)
+    return rows

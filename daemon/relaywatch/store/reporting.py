@@ -105,19 +105,8 @@ class Reports:
             " AS last_ok_poll FROM feeds f ORDER BY f.name")
 
     def search(self, text: str, limit: int = 20, raw: bool = False) -> list[dict[str, Any]]:
-        """Full-text search (FTS5 ``entries_fts``, sqlite-utils' layout) over titles and texts, best first.
-
-        The words are quoted with sqlite-utils' ``quote_fts`` unless ``raw`` (FTS5 query syntax).
-        """
-        q = text if raw else self._store.db.quote_fts(text)
-        return self._store.query(
-            "SELECT e.id AS id, f.name AS feed, e.title AS title, e.url AS url,"
-            " coalesce(e.published, e.first_seen) AS published,"
-            " snippet(entries_fts, 1, '[', ']', '…', 14) AS snippet, r.original_id AS original_id,"
-            " (SELECT count(*) FROM reposts r2 WHERE r2.original_id = e.id) AS copies"
-            " FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid JOIN feeds f ON f.id = e.feed_id"
-            " LEFT JOIN reposts r ON r.copy_id = e.id"
-            " WHERE entries_fts MATCH ? ORDER BY entries_fts.rank, e.id LIMIT ?", (q, int(limit)))
+        """Full-text search over titles and texts, best first: ``Entries.search`` (``raw``: FTS5 syntax)."""
+        return self._store.entries.search(text, limit, raw)
 
     def earliest_entry_time(self) -> datetime | None:
         """The earliest time any stored entry appeared (published, else first seen)."""

@@ -13,6 +13,20 @@ class Migration:
     sql: str
 
 
+# Scripts written without spaces between words (or gluing particles to words, as Korean does):
+# Thai, Lao, Myanmar, Khmer, kana, CJK ideographs, Hangul, halfwidth katakana, as code point ranges
+# (a GLOB class, a regex class). An entry holding any such character is flagged (entries.unspaced,
+# set by store.entries as it writes) and indexed by trigrams (entries_trigram), since unicode61
+# sees a whole run of them as one word. Used by migration 8: never edit it.
+UNSPACED_CLASS = ("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf"
+                  "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]")
+
+
+def holds_unspaced() -> str:
+    """SQL: the entry has such a character in its title or text (a slow scan: for the migration)."""
+    return f"(title GLOB '*{UNSPACED_CLASS}*' OR text GLOB '*{UNSPACED_CLASS}*')"
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", """
 CREATE TABLE feeds (
@@ -207,7 +221,29 @@ JOIN entries o ON o.id = r.original_id JOIN feeds fo ON fo.id = o.feed_id
 JOIN entries c ON c.id = r.copy_id JOIN feeds fc ON fc.id = c.feed_id
 LEFT JOIN entries v ON v.id = r.via_id LEFT JOIN feeds fv ON fv.id = v.feed_id;
 """),
-    Migration(8, "how much a copy took: its sentences, and those that come from the original", """
+    Migration(8, "substring search in scripts written without spaces (CJK, Thai): a trigram index of the entries"
+                 " that hold such text", f"""
+ALTER TABLE entries ADD COLUMN unspaced INTEGER NOT NULL DEFAULT 0;
+UPDATE entries SET unspaced = 1 WHERE {holds_unspaced()};
+CREATE INDEX entries_unspaced_ids ON entries(id) WHERE unspaced = 1;
+CREATE VIEW [entries_unspaced] AS SELECT id, title, text FROM entries WHERE unspaced = 1;
+CREATE VIRTUAL TABLE [entries_trigram] USING FTS5 ([title], [text], content=[entries_unspaced], content_rowid=[id],
+  tokenize='trigram');
+INSERT INTO [entries_trigram] (rowid, [title], [text])
+  SELECT id, title, text FROM entries_unspaced WHERE id <= (SELECT fts_upto FROM index_state);
+CREATE TRIGGER [entries_trigram_ad] AFTER DELETE ON [entries]
+WHEN old.id <= (SELECT fts_upto FROM index_state) AND old.unspaced BEGIN
+  INSERT INTO [entries_trigram] ([entries_trigram], rowid, [title], [text])
+    VALUES ('delete', old.id, old.[title], old.[text]);
+END;
+CREATE TRIGGER [entries_trigram_au] AFTER UPDATE OF [title], [text], [unspaced] ON [entries]
+WHEN old.id <= (SELECT fts_upto FROM index_state) BEGIN
+  INSERT INTO [entries_trigram] ([entries_trigram], rowid, [title], [text])
+    SELECT 'delete', old.id, old.[title], old.[text] WHERE old.unspaced;
+  INSERT INTO [entries_trigram] (rowid, [title], [text]) SELECT new.id, new.[title], new.[text] WHERE new.unspaced;
+END;
+"""),
+    Migration(9, "how much a copy took: its sentences, and those that come from the original", """
 ALTER TABLE reposts ADD COLUMN copy_sentences INTEGER;
 ALTER TABLE reposts ADD COLUMN taken_sentences INTEGER;
 DROP VIEW repost_report;
