@@ -93,8 +93,12 @@ def test_shared_quotes_are_no_evidence_and_figures_must_be_the_originals() -> No
 def test_bad_input_gives_a_sensible_result() -> None:
     one = STORY[1]
     assert _reuse(one, " ".join(STORY)) == (1, 0, True)  # one wire sentence, alone: a brief of it
-    quotes = " ".join(f'"Quote number {i} about the harbour and its future, said here," she said.' for i in range(20))
-    assert _reuse(quotes, quotes)[2] is False  # a list of quotes: quotes are no evidence of narrative taken
+    quotes = [f'"Quote number {i} about the harbour and its future, as said here," {who}.'
+              for i, who in enumerate(["she said", "said the chairman", "he added"] * 5)]
+    own = [q.replace("she said", "Varga told our reporter").replace("said the chairman", "a board member said")
+           .replace("he added", "another official went on") for q in quotes]
+    assert _reuse(" ".join(own), " ".join(quotes))[2] is False  # the same quotes, told by another: no evidence
+    assert _reuse(" ".join(quotes[:5]), " ".join(quotes))[2] is True  # the wire's quotes as the wire wrote them
     long_original = " ".join(STORY * 70)  # ~10,000 words
     assert len(long_original.split()) > 9_000
     assert _reuse(" ".join(STORY[:2]), long_original)[2] is True

@@ -18,7 +18,10 @@ quotation marks:
   that is ``BRIEF_SHARE`` of its words or more (a news-in-brief of one wire sentence, a short
   item built around one). One sentence in a long story is not enough: two reports of one agency
   often repeat a background sentence, and a paper's long own report may quote the wire's
-  description of an event once.
+  description of an event once. A copy made ``MOSTLY`` of the original's words, in at least two
+  of its sentences, with ``MOSTLY`` of their narrative words too, derives from it: a brief that runs
+  the wire's two quotes with the wire's words around them ("she said on NBC's Today programme")
+  took them from the wire, not from the speaker.
 
 Once a copy derives from the original, what it took counts in full, quotes included: the share of
 its sentences taken (a quote sentence is taken when half its words are found) and of its words, and
@@ -37,6 +40,7 @@ from relaywatch.detect import fingerprint as fpmod
 
 MIN_WORDS = 8       # narrative words a taken sentence has found, at least
 BRIEF_SHARE = 0.2   # one taken sentence this share of the copy's words derives it
+MOSTLY = 0.6        # a copy this much made of the original's words, in two sentences of it, derives from it
 KEPT_WORDS = 3      # a sentence of at least this many words counts in the share of sentences taken
 TAKEN_SHARE = 0.6   # share of a sentence's narrative words found to take it
 
@@ -117,10 +121,15 @@ class Reuse:
     taken_words: int      # words of the copy in taken sentences
     words: int
     kept: int = 0         # sentences from the original, quotes and short ones included: most words found
+    found: int = 0        # words of the copy found in the original
+    kept_narrative: int = 0   # words outside quotes of the kept sentences...
+    kept_narrative_found: int = 0  # ...found in the original (a quote's attribution as the wire wrote it)
 
     @property
     def derived(self) -> bool:
-        return self.taken >= 2 or (self.taken == 1 and self.taken_words >= BRIEF_SHARE * self.words)
+        return self.taken >= 2 or (self.taken == 1 and self.taken_words >= BRIEF_SHARE * self.words) \
+            or (self.kept >= 2 and self.found >= MOSTLY * self.words
+                and self.kept_narrative_found >= MOSTLY * self.kept_narrative)
 
     @property
     def sentence_share(self) -> float:
@@ -152,6 +161,7 @@ def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset())
     taken = (narr_found >= TAKEN_SHARE * narr) & (narr_found >= MIN_WORDS) & (wrong <= figs / 2)
     quote = ~taken & (narr < MIN_WORDS) & (wrong <= figs / 2) & (all_found >= TAKEN_SHARE * total) \
         & (all_found >= MIN_WORDS)
-    kept = (all_found >= TAKEN_SHARE * total) & (total >= KEPT_WORDS)
+    kept = (all_found >= TAKEN_SHARE * total) & (total >= KEPT_WORDS) & (wrong <= figs / 2)
     return Reuse(count, int(np.count_nonzero(taken)), int(np.count_nonzero(quote)), int(total[taken].sum()), n,
-                 int(np.count_nonzero(kept)))
+                 int(np.count_nonzero(kept)), int(np.count_nonzero(found)), int(narr[kept].sum()),
+                 int(narr_found[kept].sum()))
