@@ -62,9 +62,9 @@ def test_ingest_then_reposts_table_and_json(cfg: str, tmp_path: Path, capsys: py
         0, "2 lines: 2 new entries, 0 updated, 0 unchanged, 1 links, 0 skipped\n", "")
     code, out, _ = run(capsys, "-c", cfg, "reposts")
     assert code == 0
-    assert out == ("copy    title  original  kind      coverage  lag      credited  via\n"
-                   "------  -----  --------  --------  --------  -------  --------  ---\n"
-                   "ledger  b      wire      verbatim  100%      +2h 00m  yes\n")
+    assert out == ("copy    title  original  kind      used  from original          lag      credited  via\n"
+                   "------  -----  --------  --------  ----  ---------------------  -------  --------  ---\n"
+                   "ledger  b      wire      verbatim  100%  12/12 sentences, 100%  +2h 00m  yes\n")
     code, out, _ = run(capsys, "-c", cfg, "reposts", "--json")
     [link] = json.loads(out)
     assert {k: link[k] for k in ("original_url", "copy_url", "via_url", "kind", "coverage", "lag_seconds",
@@ -72,6 +72,8 @@ def test_ingest_then_reposts_table_and_json(cfg: str, tmp_path: Path, capsys: py
         "original_url": "https://wire.example.com/a", "copy_url": "https://ledger.example.com/b", "via_url": None,
         "kind": "verbatim", "coverage": 1.0, "lag_seconds": 7200.0, "credited": True,
         "original_published": "2026-11-24T16:00:00Z", "copy_published": "2026-11-24T18:00:00Z"}
+    assert {k: link[k] for k in ("added_words", "copy_share", "copy_sentences", "taken_sentences")} == {
+        "added_words": 0, "copy_share": 1.0, "copy_sentences": 12, "taken_sentences": 12}
 
 
 def test_export_opml_round_trips_through_import(cfg: str, tmp_path: Path,

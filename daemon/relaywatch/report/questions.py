@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from relaywatch.errors import RelaywatchError
-from relaywatch.report.tables import format_lag, table
+from relaywatch.report.tables import format_lag, kind_label, table, taken_label
 from relaywatch.store import Store, StoreError, from_db, utcnow
 from relaywatch.store.entries import search_terms
 
@@ -78,6 +78,10 @@ class Copy:
     original_id: int
     original_feed: str
     original_title: str
+    added_words: int = 0             # words the copy's page added around or inside the original's text
+    copy_share: float | None = None  # share of the copy's words from the original
+    copy_sentences: int | None = None
+    taken_sentences: int | None = None  # of the copy's sentences, those from the original
 
     @property
     def lag(self) -> str:
@@ -135,7 +139,9 @@ def _copies(rows: list[dict[str, Any]], store: Store) -> list[Copy]:
                         coverage=r["coverage"], credited=bool(r["credited"]), via_id=r["via_id"],
                         via_feed=r["via_feed"], chain=chain, anomaly=r["anomaly"],
                         original_id=r["original_id"], original_feed=r["original_feed"],
-                        original_title=r["original_title"]))
+                        original_title=r["original_title"], added_words=r["added_words"] or 0,
+                        copy_share=r["copy_share"], copy_sentences=r["copy_sentences"],
+                        taken_sentences=r["taken_sentences"]))
     return out
 
 
@@ -212,12 +218,14 @@ def story_text(s: Story, tz: ZoneInfo) -> str:
     n = len(s.copies)
     head = [f"{s.title}", f"{s.feed}, {local_time(s.published, tz, '%Y-%m-%d %H:%M %Z')}, "
             f"{n} {'copy' if n == 1 else 'copies'} ({s.credited} credited)", s.url, ""]
-    rows = [{"lag": c.lag, "feed": c.feed, "kind": c.kind, "coverage": percent(c.coverage),
+    rows = [{"lag": c.lag, "feed": c.feed, "kind": kind_label(c.kind, c.added_words), "coverage": percent(c.coverage),
+             "taken": taken_label(c.copy_share, c.copy_sentences, c.taken_sentences),
              "credited": c.credited, "via": " > ".join(c.chain[1:-1]) if c.chain else "",
              "published": local_time(c.when, tz), "id": c.copy_id, "title": c.title,
              "note": c.anomaly or ""} for c in s.copies]
-    columns = [("lag", "lag"), ("feed", "copy"), ("kind", "kind"), ("coverage", "coverage"),
-               ("credited", "credited"), ("via", "via"), ("published", "published"), ("id", "id"),
+    columns = [("lag", "lag"), ("feed", "copy"), ("kind", "kind"), ("coverage", "used"),
+               ("taken", "from original"), ("credited", "credited"), ("via", "via"), ("published", "published"),
+               ("id", "id"),
                ("title", "title")]
     if any(r["note"] for r in rows):
         columns.append(("note", "note"))

@@ -14,7 +14,9 @@ from relaywatch.store import Store
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 REPOST_KEYS = ("original_url", "original_feed", "original_title", "copy_url", "copy_feed", "copy_title",
                "via_url", "via_feed", "kind", "coverage", "lag_seconds", "credited", "anomaly",
-               "original_published", "copy_published", "copy_first_seen")
+               "original_published", "copy_published", "copy_first_seen",
+               "added_before", "added_inside", "added_after", "added_words", "credit_link",
+               "copy_share", "copy_sentences", "taken_sentences")
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,26 @@ def _cell(value: Any, max_width: int) -> str:
     return fit(text, max_width)
 
 
+def kind_label(kind: str, added_words: int | None) -> str:
+    """What happened to the original's text, and what the page added: "verbatim +42 words"."""
+    if not added_words:
+        return kind
+    return f"{kind} +{added_words} {'word' if added_words == 1 else 'words'}"
+
+
+def taken_label(copy_share: float | None, copy_sentences: int | None, taken_sentences: int | None) -> str:
+    """How much of the copy comes from the original: "3/5 sentences, 62%" (words); "" when unknown."""
+    words = "" if copy_share is None else f"{round(copy_share * 100)}%"
+    if not copy_sentences:
+        return words
+    return f"{taken_sentences}/{copy_sentences} sentences, {words}"
+
+
 def reposts_table(rows: list[dict[str, Any]]) -> str:
-    view = [dict(r, lag=format_lag(r["lag_seconds"]), coverage_pct=f"{round(r['coverage'] * 100)}%") for r in rows]
+    view = [dict(r, lag=format_lag(r["lag_seconds"]), coverage_pct=f"{round(r['coverage'] * 100)}%",
+                 kind_added=kind_label(r["kind"], r.get("added_words")),
+                 taken=taken_label(r.get("copy_share"), r.get("copy_sentences"), r.get("taken_sentences")))
+            for r in rows]
     return table(view, [("copy_feed", "copy"), ("copy_title", "title"), ("original_feed", "original"),
-                        ("kind", "kind"), ("coverage_pct", "coverage"), ("lag", "lag"),
-                        ("credited", "credited"), ("via_feed", "via")])
+                        ("kind_added", "kind"), ("coverage_pct", "used"), ("taken", "from original"),
+                        ("lag", "lag"), ("credited", "credited"), ("via_feed", "via")])

@@ -114,7 +114,8 @@ class Reports:
         return from_db(row[0]) if row else None
 
 _COPY_SELECT = """SELECT r.id AS id, r.original_id, r.copy_id, r.via_id, r.kind, r.coverage, r.copy_share,
-    r.lag_seconds, r.credited, r.anomaly, r.detected_at,
+    r.lag_seconds, r.credited, r.anomaly, r.detected_at, r.added_before + r.added_inside + r.added_after AS added_words,
+    r.copy_sentences, r.taken_sentences,
     o.title AS original_title, o.url AS original_url, fo.name AS original_feed,
     coalesce(o.published, o.first_seen) AS original_when,
     c.title AS copy_title, c.url AS copy_url, fc.name AS copy_feed, fc.role AS copy_role,
