@@ -80,6 +80,10 @@ def test_layout_finds_sentences_and_quotes() -> None:
     assert lay.sentences == 5
     assert [t for t, q in zip(tokens, lay.quoted, strict=True) if q] == ["we", "respect", "the", "ruling"]
     assert [int(s) for s in lay.sentence[:6]] == [0] * 6  # "U.S." and "Mr." end no sentence
+    old_wire = 'Last week"s quake hit the port"s cranes. Officials said "it will take months" to repair them.'
+    lay = layout(old_wire, len(fpmod.tokenize(old_wire)))
+    assert [t for t, q in zip(fpmod.tokenize(old_wire), lay.quoted, strict=True) if q] == \
+        ["it", "will", "take", "months"]  # a straight quote between two letters is an apostrophe
 
 
 def test_shared_quotes_are_no_evidence_and_figures_must_be_the_originals() -> None:

@@ -49,7 +49,9 @@ TAKEN_SHARE = 0.6   # share of a sentence's narrative words found to take it
 _BOUNDARY = re.compile(r"(?<!\b[A-Z])(?<!\b(?:Mr|Dr|St|Co|No|Jr|Sr|Lt))"
                        r"(?<!\b(?:Gen|Sen|Rep|Gov|Mrs|Inc|Ltd|Col))(?<!\bCorp)"
                        r"[.!?][\"'\u201d\u2019)\]]*(?=\s|$)|\n\s*\n|[\u3002\uff01\uff1f]")
-_QUOTE = re.compile(r"[\"\u201c\u201d\u201e\u00ab\u00bb\u300c\u300d\u300e\u300f]|\n\s*\n")
+# quotation marks (a straight one between two letters is an apostrophe: 'week"s', as old wire copy
+# has it) and paragraph breaks, which close a quote left open
+_QUOTE = re.compile(r"(?<!\w)\"|\"(?!\w)|[\u201c\u201d\u201e\u00ab\u00bb\u300c\u300d\u300e\u300f]|\n\s*\n")
 FIGURE = re.compile(r"\d+(?:[.,:/]\d+)*")  # a figure whole: "1.4", "55,019,000", "12-7/8" is two
 
 
