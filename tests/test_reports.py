@@ -249,8 +249,8 @@ def test_cli_story_outlets_search_status(store: Store, tmp_path: Path, capsys: p
     out = capsys.readouterr().out
     assert out.startswith("Harbour board approves tidal barrier for Port Ellery\n"
                           "meridian-wire, 2026-11-27 06:00 GMT, 3 copies (1 credited)\n")
-    assert re.search(r"\+8h 05m\s+echo-relay\s+verbatim\s+\d+%\s+8/8 sentences, 100%\s+no\s+the-ledger\s+2026-11-27 14:05",
-                     out)
+    assert re.search(r"\+8h 05m\s+echo-relay\s+verbatim\s+\d+%\s+8/8 sentences, 100%\s+no\s+the-ledger\s+"
+                     r"2026-11-27 14:05", out)
     assert svg_path.read_text(encoding="utf-8").startswith("<svg")
     assert cli.main(["-c", config, "story", str(ids["ec-harbour"]), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -88,6 +88,9 @@ _BYLINE_LOWER = frozenset(
 )
 _LEAD_NAMES = "|".join(re.escape(n) for a in AGENCIES for n in {a, a.upper()})  # "Reuters", "REUTERS"
 LEAD = re.compile(rf"^(?P<agency>{_LEAD_NAMES}) ?(?:-{{1,3}}|:) ?(?=\S)")
+# "MERIDIAN WIRE - The ministry said": a lead in capitals names the agency or the place (a credit
+# line only if it names the original's outlet)
+CAPS_LEAD = re.compile(r"^(?P<agency>[A-Z][A-Z&.'-]+(?: [A-Z][A-Z&.'-]+){0,3}) ?-{1,3} ?(?=\S)")
 CJK_DATELINE = re.compile(
     r"^(?P<agency>新华社|新華社|中新社|中新网|中新網)[^\s,.;:。，]{0,24}?[电電]"
     r"(?:\s*\([^()]{0,40}\))?\s*"
@@ -136,7 +139,7 @@ def lead(para: str) -> tuple[str, str] | None:
     head = para[:40]
     if not ("-" in head or ":" in head or "电" in head or "電" in head):
         return None
-    m = LEAD.match(para) or CJK_DATELINE.match(para)
+    m = LEAD.match(para) or CAPS_LEAD.match(para) or CJK_DATELINE.match(para)
     if not m:
         return None
     return m.group("agency"), para[m.end() :].strip()

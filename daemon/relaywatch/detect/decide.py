@@ -30,7 +30,7 @@ import numpy as np
 
 from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect.align import align
-from relaywatch.detect.measure import Measure, edited_shares, found_edited, measure, own_words
+from relaywatch.detect.measure import Measure, edited_shares, found_edited, measure, own_words, substituted
 from relaywatch.detect.reuse import Layout, figures_of, layout, reuse
 from relaywatch.detect.text import CleanText, credits_name
 from relaywatch.models import Link, StoredEntry
@@ -238,6 +238,8 @@ def make_link(copy: StoredEntry, copy_fp: fpmod.Fingerprint, clean: CleanText, r
     credited = credit_link is not None or credits_name(clean, root.entry.credit_names)
     al = align(root.fp.words.tolist(), copy_fp.words.tolist(), p.edit_tokens)
     k = al.kind(p.edit_words, p.verbatim_coverage)
+    if k != "edited" and substituted(copy_fp, root.fp, m) >= p.edit_words:
+        k = "edited"
     coverage, copy_share = m.b_cov, m.a_cov
     found, _ = found_edited(copy_fp, root.fp, m, p.edit_tokens)
     if k == "edited":

@@ -88,6 +88,17 @@ def found_edited(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, width: 
     return fpmod.fill_gaps(m.a_mask | sa, width), fpmod.fill_gaps(m.b_mask | sb, width)
 
 
+def substituted(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure) -> int:
+    """Words of ``a`` put in place of one of ``b``'s, between two words found exactly ("the company
+    said. The" -> "the company stated. The"): a substitution even where the alignment, beside a cut
+    sentence, saw a cut and an addition."""
+    sa, _ = fpmod.swapped(a, ~m.a_mask, b, ~m.b_mask)
+    exact = m.a_mask
+    inner = np.zeros(len(exact), dtype=bool)
+    inner[1:-1] = exact[:-2] & exact[2:]
+    return int(np.count_nonzero(sa & ~exact & inner))
+
+
 def own_words(copy: fpmod.Fingerprint, original: fpmod.Fingerprint) -> np.ndarray:
     """The copy's words not found in the original: its edits."""
     return ~fpmod.covered(copy, original.shingles)
