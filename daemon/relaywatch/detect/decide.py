@@ -30,7 +30,7 @@ import numpy as np
 
 from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect.align import align
-from relaywatch.detect.measure import Measure, edited_shares, found_edited, measure, own_words, substituted
+from relaywatch.detect.measure import Measure, found_edited, measure, own_words, shares, substituted, swaps
 from relaywatch.detect.reuse import Layout, figures_of, layout, reuse
 from relaywatch.detect.text import CleanText, credits_name
 from relaywatch.models import Link, StoredEntry
@@ -81,11 +81,12 @@ class New:
     entry: StoredEntry
     clean: CleanText
     fp: fpmod.Fingerprint
+    given_layout: Layout | None = None  # as a worker process read it
 
     @cached_property
     def layout(self) -> Layout:
-        """Its sentences and quotes (read once, when a candidate needs them)."""
-        return layout(self.clean.text, self.fp.tokens)
+        """Its sentences and quotes (read once, when a candidate needs them, unless given)."""
+        return self.given_layout or layout(self.clean.text, self.fp.tokens)
 
 
 @dataclass(frozen=True)
@@ -130,10 +131,14 @@ def derives(new: New, other: Known, m: Measure, p: MatchParams) -> bool:
         return True
     if m.a_tokens < p.min_tokens:
         return False
-    am, bm = found_edited(new.fp, other.fp, m, p.edit_tokens)
     if _precedes(new.entry, other.entry):
-        return reuse(layout(other.entry.text, other.fp.tokens), bm, figures_of(new.clean.text)).derived
-    return reuse(new.layout, am, figures_of(other.entry.text)).derived
+        copy, figures, mask = layout(other.entry.text, other.fp.tokens), figures_of(new.clean.text), m.b_mask
+    else:
+        copy, figures, mask = new.layout, figures_of(other.entry.text), m.a_mask
+    if reuse(copy, mask, figures).derived:  # found exactly: no need to look for swapped words
+        return True
+    am, bm = found_edited(new.fp, other.fp, m, p.edit_tokens)
+    return reuse(copy, bm if mask is m.b_mask else am, figures).derived
 
 
 def shortlist(hits: Mapping[int, tuple[int, float]], fingerprints: int, p: MatchParams) -> list[int]:
@@ -214,7 +219,7 @@ def decide(new: New, a: Assessment, known: Mapping[int, Known], group: Group, p:
     m_root = a.measures.get(root.id) or _measurer(new, p)(root.fp)
     members = _members(new, root, known, a.measures, a.originals)
     via = _via(new, root, members, a.measures, group, p)
-    return Decision(link=make_link(new.entry, new.fp, new.clean, root, m_root, via, p),
+    return Decision(link=make_link(new.entry, new.fp, new.clean, root, m_root, via, p, new.layout),
                     update_of=a.update_of, relinked=_adopt(new.entry, group))
 
 
@@ -228,23 +233,27 @@ def _precedes(new: StoredEntry, root: StoredEntry) -> bool:
 
 
 def make_link(copy: StoredEntry, copy_fp: fpmod.Fingerprint, clean: CleanText, root: Known, m: Measure,
-              via: int | None, p: MatchParams) -> Link:
+              via: int | None, p: MatchParams, lay: Layout | None = None) -> Link:
     """The link of a copy to its original; ``m`` measures the copy (a) against it (b). ``kind`` and
     the words added come from aligning the two texts (``align``); the coverages of an edited copy
-    count the words it changed in place (``edited_shares``)."""
+    count the words it changed in place (``found_edited``)."""
     anomaly = "copy dated before its original" if copy.when < root.entry.when else None
     lag = (copy.when - root.entry.when).total_seconds()
     credit_link = linked_to(clean.links, root.entry.url)
     credited = credit_link is not None or credits_name(clean, root.entry.credit_names)
     al = align(root.fp.words.tolist(), copy_fp.words.tolist(), p.edit_tokens)
     k = al.kind(p.edit_words, p.verbatim_coverage)
-    if k != "edited" and substituted(copy_fp, root.fp, m) >= p.edit_words:
+    sw = swaps(copy_fp, root.fp, m)
+    if k != "edited" and substituted(m, sw[0]) >= p.edit_words:
         k = "edited"
     coverage, copy_share = m.b_cov, m.a_cov
-    found, _ = found_edited(copy_fp, root.fp, m, p.edit_tokens)
+    found = m.a_mask  # a whole copy, an excerpt: its words are the original's, found exactly
     if k == "edited":
-        copy_share, coverage = edited_shares(copy_fp, root.fp, m, p.edit_tokens)
-    taken = reuse(layout(clean.text, copy_fp.tokens), found, figures_of(root.entry.text))
+        edited = found_edited(copy_fp, root.fp, m, p.edit_tokens, sw)
+        copy_share, coverage = shares(edited)
+        found = edited[0]
+    figures = frozenset() if found.all() else figures_of(root.entry.text)
+    taken = reuse(lay or layout(clean.text, copy_fp.tokens), found, figures)
     return Link(root.id, copy.id, via, k, coverage, copy_share, lag, credited, anomaly,
                 al.added_before, al.added_inside, al.added_after, credit_link, taken.sentences, taken.kept)
 

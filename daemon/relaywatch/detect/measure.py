@@ -67,15 +67,29 @@ def measure(a: fpmod.Fingerprint, b: fpmod.Fingerprint, figures_from: int = 3,
     return Measure(a_cov, b_cov, a_hit, am, bm, figures, a_near, b_near)
 
 
-def edited_shares(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, width: int) -> tuple[float, float]:
-    """For an edited copy ``a`` of ``b`` (``m``: their measure): the share of each text's words found
-    in the other exactly or edited in place (``found_edited``)."""
-    am, bm = found_edited(a, b, m, width)
+Masks = tuple[np.ndarray, np.ndarray]
+
+
+def shares(found: Masks) -> tuple[float, float]:
+    """The share of each text's words that ``found`` marks."""
+    am, bm = found
     return (float(np.count_nonzero(am)) / len(am) if len(am) else 0.0,
             float(np.count_nonzero(bm)) / len(bm) if len(bm) else 0.0)
 
 
-def found_edited(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, width: int) -> tuple[np.ndarray, np.ndarray]:
+
+
+def swaps(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure) -> Masks:
+    """Each text's words swapped in place for one of the other's (``fingerprint.swapped``); none
+    when either text has no word of its own (a whole copy, an excerpt: no hashing needed)."""
+    a_own, b_own = ~m.a_mask, ~m.b_mask
+    if not a_own.any() or not b_own.any():
+        return np.zeros(len(a_own), dtype=bool), np.zeros(len(b_own), dtype=bool)
+    return fpmod.swapped(a, a_own, b, b_own)
+
+
+def found_edited(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, width: int,
+                 swapped: Masks | None = None) -> Masks:
     """Each text's words found in the other exactly or edited in place, that is swapped for another
     word in a 4-word run the other has with that word changed (``fingerprint.swapped``), or in a
     run of at most ``width`` words between found words.
@@ -84,19 +98,19 @@ def found_edited(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, width: 
     word for a synonym (an article spinner) keeps the whole text in order yet shares few such runs:
     the relay-webmentions spun copy has 0.49 of its original exactly, 0.95 edited in place.
     """
-    sa, sb = fpmod.swapped(a, ~m.a_mask, b, ~m.b_mask)
+    sa, sb = swapped if swapped is not None else swaps(a, b, m)
     return fpmod.fill_gaps(m.a_mask | sa, width), fpmod.fill_gaps(m.b_mask | sb, width)
 
 
-def substituted(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure) -> int:
-    """Words of ``a`` put in place of one of ``b``'s, between two words found exactly ("the company
+def substituted(m: Measure, swapped_a: np.ndarray) -> int:
+    """Words of the copy (``a`` of ``m``; ``swapped_a``: its ``swaps``) put in place of one of the
+    original's, between two words found exactly ("the company
     said. The" -> "the company stated. The"): a substitution even where the alignment, beside a cut
     sentence, saw a cut and an addition."""
-    sa, _ = fpmod.swapped(a, ~m.a_mask, b, ~m.b_mask)
     exact = m.a_mask
     inner = np.zeros(len(exact), dtype=bool)
     inner[1:-1] = exact[:-2] & exact[2:]
-    return int(np.count_nonzero(sa & ~exact & inner))
+    return int(np.count_nonzero(swapped_a & ~exact & inner))
 
 
 def own_words(copy: fpmod.Fingerprint, original: fpmod.Fingerprint) -> np.ndarray:

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 
 from relaywatch.detect import fingerprint as fpmod
+from relaywatch.detect import reuse as reusemod
 from relaywatch.detect import text as textmod
 from relaywatch.models import IndexRows, ParsedEntry
 
@@ -35,6 +36,7 @@ class Prepared:
     feed_text: str | None = None     # the feed's own text, when the article page was used
     article_text: str | None = None
     index_rows: IndexRows | None = None  # the index's rows of its fingerprints, read by a worker
+    layout: reusemod.Layout | None = None  # its sentences and quotes, read by a worker (None: not yet)
 
 
 def content_hash(entry: ParsedEntry) -> str:
@@ -63,5 +65,6 @@ def prepare(entry: ParsedEntry | Draft, article_text: str | None = None) -> Prep
                                       article.credits + clean.credits, article.sources + clean.sources,
                                       tuple(dict.fromkeys(article.boilerplate + clean.boilerplate)))
             _ = clean.words
-    return Prepared(d.entry, clean, fpmod.fingerprint(clean.text), content_hash(d.entry), feed_text,
-                    article_text if feed_text is not None else None)
+    fp = fpmod.fingerprint(clean.text)
+    return Prepared(d.entry, clean, fp, content_hash(d.entry), feed_text,
+                    article_text if feed_text is not None else None, layout=reusemod.layout(clean.text, fp.tokens))

@@ -10,7 +10,7 @@ quotation marks:
 
 - a word of the copy is **found** when it lies in a run of four words the original also has, or
   is edited in place (one word of such a run swapped for another, or a gap of at most a few words
-  between found words: ``measure.edited_shares``);
+  between found words: ``measure.found_edited``);
 - a sentence is **taken** when at least 60% of its narrative words, and at least
   ``MIN_WORDS`` of them, are found. A sentence that only holds a shared name, figure or phrase
   (the charge's wording) is not; a quote shared by two reports is no evidence at all;
@@ -46,12 +46,11 @@ TAKEN_SHARE = 0.6   # share of a sentence's narrative words found to take it
 
 # a sentence ends at . ! ? (not after an initial, "U.S.", or a title such as "Mr."), at a
 # paragraph break, and at a CJK full stop
-_BOUNDARY = re.compile(r"(?<!\b[A-Z])(?<!\b(?:Mr|Dr|St|Co|No|Jr|Sr|Lt))"
-                       r"(?<!\b(?:Gen|Sen|Rep|Gov|Mrs|Inc|Ltd|Col))(?<!\bCorp)"
-                       r"[.!?][\"'\u201d\u2019)\]]*(?=\s|$)|\n\s*\n|[\u3002\uff01\uff1f]")
+_BOUNDARY = re.compile(r"[.!?][\"'\u201d\u2019)\]]*(?=\s|$)|\n\s*\n|[\u3002\uff01\uff1f]")
+_ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Dr|St|Co|No|Jr|Sr|Lt|Gen|Sen|Rep|Gov|Mrs|Inc|Ltd|Col|Corp))$")
 # quotation marks (a straight one between two letters is an apostrophe: 'week"s', as old wire copy
 # has it) and paragraph breaks, which close a quote left open
-_QUOTE = re.compile(r"(?<!\w)\"|\"(?!\w)|[\u201c\u201d\u201e\u00ab\u00bb\u300c\u300d\u300e\u300f]|\n\s*\n")
+_QUOTE = re.compile(r"[\"\u201c\u201d\u201e\u00ab\u00bb\u300c\u300d\u300e\u300f]|\n\s*\n")
 FIGURE = re.compile(r"\d+(?:[.,:/]\d+)*")  # a figure whole: "1.4", "55,019,000", "12-7/8" is two
 
 
@@ -68,7 +67,7 @@ class Layout:
 
     sentence: np.ndarray  # int: the sentence of each token, from 0
     quoted: np.ndarray    # bool: the token is inside quotation marks
-    figures: tuple[tuple[int, str], ...] = ()  # (its first token, the figure) of each figure (``FIGURE``)
+    figures: tuple[tuple[int, str], ...] = ()  # (its sentence, the figure) of each figure (``FIGURE``)
 
     @property
     def sentences(self) -> int:
@@ -77,40 +76,55 @@ class Layout:
 
 def layout(text: str, tokens: int) -> Layout:
     """The sentences and quotes of ``text``, which has ``tokens`` tokens (when the tokens found here
-    do not agree with that count, the text is read as one sentence without quotes)."""
-    found = fpmod.TOKEN.findall(text)
-    if len(found) != tokens:
-        return Layout(np.zeros(tokens, dtype=np.int64), np.zeros(tokens, dtype=bool))
-    starts = np.fromiter((m.start() for m in fpmod.TOKEN.finditer(text)), dtype=np.int64)
-    at = [(m.start(), m.group()) for m in FIGURE.finditer(text)]
-    token_of = np.searchsorted(starts, [s for s, _ in at], side="right") - 1
-    figures = tuple((int(i), f) for i, (_, f) in zip(token_of, at, strict=True) if i >= 0)
-    ends = np.fromiter((m.end() for m in _BOUNDARY.finditer(text)), dtype=np.int64)
-    sentence = np.searchsorted(ends, starts, side="right")
-    if len(sentence):  # number the sentences that hold tokens 0, 1, 2...
-        sentence = np.cumsum(np.concatenate(([0], np.diff(sentence) > 0)))
-    return Layout(sentence, _quoted(text, starts), figures)
+    do not agree with that count, the text is read as one sentence without quotes).
+
+    The text is cut where a sentence ends and where a quote opens or closes, and the tokens of each
+    piece are counted (``findall`` on the piece: no match object a token)."""
+    ends = [m.end() for m in _BOUNDARY.finditer(text)
+            if m.group()[0] != "." or not _ABBREVIATION.search(text, max(0, m.start() - 4), m.start())]
+    spans = _quote_spans(text)
+    cuts = sorted({0, len(text), *ends, *(p for span in spans for p in span)})
+    counts = [len(fpmod.TOKEN.findall(text, a, b)) for a, b in zip(cuts, cuts[1:], strict=False)]
+    if sum(counts) != tokens:
+        return Layout(np.zeros(tokens, dtype=np.int32), np.zeros(tokens, dtype=bool))
+    pieces = np.asarray(cuts[:-1], dtype=np.int64)
+    ends_at = np.asarray(ends, dtype=np.int64)
+    raw = np.repeat(np.searchsorted(ends_at, pieces, side="right"), counts)  # sentence of each token, with gaps
+    numbers, sentence = np.unique(raw, return_inverse=True)  # the sentences holding tokens: 0, 1, 2...
+    open_at = np.asarray([o for o, _ in spans], dtype=np.int64)
+    close_at = np.asarray([c for _, c in spans], dtype=np.int64)
+    i = np.searchsorted(open_at, pieces, side="right") - 1
+    quoted = (i >= 0) & (pieces < close_at[np.maximum(i, 0)]) if len(spans) else np.zeros(len(pieces), dtype=bool)
+    figures = tuple((int(f), w) for f, w in _figures(text, ends_at, numbers))
+    return Layout(sentence.astype(np.int32), np.repeat(quoted, counts), figures)
 
 
-def _quoted(text: str, starts: np.ndarray) -> np.ndarray:
-    """Tokens inside quotation marks (a paragraph break closes a quote left open)."""
+def _figures(text: str, ends: np.ndarray, numbers: np.ndarray) -> list[tuple[int, str]]:
+    """(the sentence, the figure) of each figure of the text."""
+    found = [(m.start(), m.group()) for m in FIGURE.finditer(text)]
+    if not found:
+        return []
+    raw = np.searchsorted(ends, [at for at, _ in found], side="right")
+    ids = np.minimum(np.searchsorted(numbers, raw), len(numbers) - 1)
+    return [(int(s), w) for s, ok, (_, w) in zip(ids, numbers[ids] == raw, found, strict=True) if ok]
+
+
+def _quote_spans(text: str) -> list[tuple[int, int]]:
+    """The stretches of text inside quotation marks (a paragraph break closes a quote left open)."""
     spans: list[tuple[int, int]] = []
     opened = -1
     for m in _QUOTE.finditer(text):
-        ch = m.group()
+        ch, at = m.group(), m.start()
+        if ch == '"' and 0 < at < len(text) - 1 and text[at - 1].isalnum() and text[at + 1].isalnum():
+            continue  # an apostrophe
         if opened < 0 and (ch in _OPEN or ch == '"'):
             opened = m.end()
         elif opened >= 0 and (ch in _CLOSE or ch == '"' or ch[0] == "\n"):
-            spans.append((opened, m.start()))
+            spans.append((opened, at))
             opened = -1
     if opened >= 0:
         spans.append((opened, len(text)))
-    if not spans:
-        return np.zeros(len(starts), dtype=bool)
-    lo = np.array([s for s, _ in spans])
-    hi = np.array([e for _, e in spans])
-    i = np.searchsorted(lo, starts, side="right") - 1
-    return (i >= 0) & (starts < hi[np.maximum(i, 0)])
+    return spans
 
 
 @dataclass(frozen=True)
@@ -149,11 +163,19 @@ def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset())
         return Reuse(0, 0, 0, 0, n)
     s, narrative = lay.sentence, ~lay.quoted
     count = lay.sentences
+    if found.all():  # a whole copy: every sentence taken (its figures are the original's)
+        total = np.bincount(s, minlength=count)
+        narr = np.bincount(s, weights=narrative, minlength=count)
+        taken = narr >= MIN_WORDS
+        quote = ~taken & (total >= MIN_WORDS)
+        return Reuse(count, int(np.count_nonzero(taken)), int(np.count_nonzero(quote)), int(total[taken].sum()),
+                     n, int(np.count_nonzero(total >= KEPT_WORDS)), n, int(narr[total >= KEPT_WORDS].sum()),
+                     int(narr[total >= KEPT_WORDS].sum()))
     if lay.figures:
         at = np.array([i for i, _ in lay.figures])
         other = np.array([w not in figures for _, w in lay.figures])
-        wrong = np.bincount(s[at], weights=other, minlength=count)
-        figs = np.bincount(s[at], minlength=count)
+        wrong = np.bincount(at, weights=other, minlength=count)
+        figs = np.bincount(at, minlength=count)
     else:
         wrong = figs = np.zeros(count)
     total = np.bincount(s, minlength=count)

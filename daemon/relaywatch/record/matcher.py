@@ -15,6 +15,7 @@ from datetime import datetime
 
 from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect.decide import Decision, Group, Known, MatchParams, New, assess, decide, shortlist
+from relaywatch.detect.reuse import Layout
 from relaywatch.detect.text import CleanText
 from relaywatch.models import IndexRows, StoredEntry
 from relaywatch.store import Store
@@ -60,8 +61,9 @@ class Matcher:
     # -- one new entry ----------------------------------------------------------------------
 
     def match(self, new: StoredEntry, clean: CleanText, fp: fpmod.Fingerprint, now: datetime,
-              indexed: IndexRows | None = None) -> Decision:
-        """``indexed``: the index's rows of ``fp`` as a worker process read them (``IndexReader``)."""
+              indexed: IndexRows | None = None, lay: Layout | None = None) -> Decision:
+        """``indexed``: the index's rows of ``fp`` as a worker process read them (``IndexReader``);
+        ``lay``: the text's sentences and quotes, as a worker read them."""
         p = self.params
         hits = self.store.index.candidates(fp.winnowed, p.per_hash, exclude=new.id, indexed=indexed)
         ids = shortlist(hits, len(fp.winnowed), p)
@@ -69,7 +71,7 @@ class Matcher:
             return Decision()
         originals = self.store.links.originals_of(ids)
         known = self.known(dict.fromkeys([*ids, *originals.values()]))
-        subject = New(new, clean, fp)
+        subject = New(new, clean, fp, lay)
         found = assess(subject, [known[i] for i in ids if i in known], originals, known, p)
         if found.root is None:
             return Decision(update_of=found.update_of)

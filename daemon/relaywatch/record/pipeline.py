@@ -143,7 +143,7 @@ class Pipeline:
                              text=item.clean.text, dateline=item.clean.dateline, credits=item.clean.credits,
                              sources=item.clean.sources, credit_names=feed.credit_names(), feed_title=feed.title,
                              boilerplate=item.clean.boilerplate)
-        result = self.matcher.match(stored, item.clean, item.fp, now, item.index_rows)
+        result = self.matcher.match(stored, item.clean, item.fp, now, item.index_rows, item.layout)
         counts.links += self._apply(entry_id, result, now)
 
     def _apply(self, entry_id: int, result: Decision, now: datetime) -> int:
