@@ -40,6 +40,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from relaywatch.config import Config
 from relaywatch.errors import RelaywatchError
+from relaywatch.metrics import Metrics
 from relaywatch.report.digest.content import DigestContent, DigestError, build_content, day_window, subject_of
 from relaywatch.report.digest.render import render_html, render_text
 from relaywatch.store import Store, utcnow
@@ -265,9 +266,10 @@ def _days(first: date, last: date) -> list[date]:
 class DigestRunner:
     """What the daemon's digest jobs call: send every due day, one caller at a time."""
 
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(self, config: Config, store: Store, metrics: Metrics | None = None) -> None:
         self.config = config
         self.store = store
+        self.metrics = metrics
         self.lock = threading.Lock()
 
     def run_due(self, now: datetime | None = None) -> list[SendResult]:
@@ -280,8 +282,12 @@ class DigestRunner:
                 try:
                     results.append(send_digest(self.config, self.store, day, now=now, retries=0,
                                                manual=False))
+                    if self.metrics is not None and results[-1].status == "sent":
+                        self.metrics.digest_done(True, timemod.time())
                 except DigestError:
-                    pass  # recorded and logged by send_digest; the next check retries after the backoff
+                    # recorded and logged by send_digest; the next check retries after the backoff
+                    if self.metrics is not None:
+                        self.metrics.digest_done(False, timemod.time())
                 except RelaywatchError as e:
                     log.error("digest for %s failed: %s", day, e)
         except Exception:
@@ -292,13 +298,13 @@ class DigestRunner:
 
 
 def add_digest_job(scheduler: BaseScheduler, config: Config, store: Store,
-                   check_every: int = CHECK_EVERY) -> DigestRunner | None:
+                   check_every: int = CHECK_EVERY, metrics: Metrics | None = None) -> DigestRunner | None:
     """Schedule the digest: a cron job at digest.time in digest.timezone, and a catch-up check
     at start and every ``check_every`` seconds (missed and failed days). None without recipients."""
     if not config.digest.to:
         log.info("no digest recipients ([digest] to): no digest is sent")
         return None
-    runner = DigestRunner(config, store)
+    runner = DigestRunner(config, store, metrics)
     h, m = _send_time(config)
     trigger = CronTrigger(hour=h, minute=m, timezone=ZoneInfo(config.digest.timezone))
     scheduler.add_job(runner.run_due, trigger, id="digest", name="daily digest", replace_existing=True,
