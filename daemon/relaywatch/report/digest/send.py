@@ -19,6 +19,7 @@ password from the environment variable ``smtp.password_env`` names, never writte
 
 from __future__ import annotations
 
+import copy
 import logging
 import smtplib
 import ssl
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,7 +43,8 @@ from relaywatch.config import Config
 from relaywatch.errors import RelaywatchError
 from relaywatch.metrics import Metrics
 from relaywatch.report.digest.content import DigestContent, DigestError, build_content, day_window, subject_of
-from relaywatch.report.digest.render import render_html, render_text
+from relaywatch.report.digest.picture import spread_png
+from relaywatch.report.digest.render import Picture, render_html, render_text
 from relaywatch.store import Store, utcnow
 
 # the digest's log lines keep the name they had before the digest became a package
@@ -65,7 +67,8 @@ def make_message_id(day: date, sender: str) -> str:
 
 def build_message(content: DigestContent, config: Config, recipients: Sequence[str], message_id: str,
                   now: datetime | None = None, cte: str = "quoted-printable") -> EmailMessage:
-    """multipart/alternative: text/plain then text/html, UTF-8; ``cte`` 8bit gives readable output."""
+    """multipart/alternative: text/plain, then text/html in a multipart/related with the spread
+    picture (a PNG referenced by Content-ID) when there is one; UTF-8; ``cte`` 8bit gives readable output."""
     now = now or utcnow()
     msg = EmailMessage(policy=policy.default)  # smtplib sends it with CRLF line ends
     msg["Subject"] = subject_of(content, config.digest.subject)
@@ -78,13 +81,30 @@ def build_message(content: DigestContent, config: Config, recipients: Sequence[s
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Relaywatch-Day"] = content.day.isoformat()
     msg.set_content(render_text(content), charset="utf-8", cte=cte)
-    msg.add_alternative(render_html(content), subtype="html", charset="utf-8", cte=cte)
+    drawn = spread_png(list(content.stories))
+    if drawn is None:
+        msg.add_alternative(render_html(content), subtype="html", charset="utf-8", cte=cte)
+        return msg
+    png, width, height = drawn
+    cid = make_msgid("spread", parseaddr(config.digest.sender)[1].rpartition("@")[2] or "relaywatch.invalid")
+    msg.add_alternative(render_html(content, Picture(cid[1:-1], width, height)), subtype="html",
+                        charset="utf-8", cte=cte)
+    html_part = msg.get_payload()[1]
+    html_part.add_related(png, "image", "png", cid=cid, disposition="inline",
+                          filename=f"relaywatch-{content.day.isoformat()}.png")
     return msg
 
 
 def printable(msg: EmailMessage) -> str:
-    """The message as readable UTF-8 text (headers unencoded), for ``digest --print``."""
-    return msg.as_bytes(policy=policy.default.clone(utf8=True)).decode("utf-8", "replace")
+    """The message as readable UTF-8 text (headers unencoded), for ``digest --print``; an image's
+    body is replaced by a line saying what it is (its headers stay)."""
+    shown = copy.deepcopy(msg)
+    for part in shown.walk():
+        if part.get_content_maintype() == "image":
+            size = len(part.get_payload(decode=True) or b"")
+            del part["Content-Transfer-Encoding"]
+            part.set_payload(f"[{part.get_content_type()}, {size} bytes: not printed]\n")
+    return shown.as_bytes(policy=policy.default.clone(utf8=True)).decode("utf-8", "replace")
 
 
 def smtp_send(msg: EmailMessage, config: Config, recipients: Sequence[str]) -> None:
