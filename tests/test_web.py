@@ -293,3 +293,18 @@ def test_serve_help_is_in_the_docs() -> None:
 
 
 
+
+
+def test_the_plugin_stays_out_of_other_datasettes(demo: Served) -> None:
+    import asyncio
+
+    from datasette.app import Datasette
+
+    ds = Datasette([str(demo.db)])  # the plugin is installed (entry point) but not configured
+    plugins = asyncio.run(ds.client.get("/-/plugins.json")).json()
+    assert [(p["name"], p["templates"]) for p in plugins if p["name"] == "relaywatch"] == [("relaywatch", True)]
+    front = asyncio.run(ds.client.get("/"))
+    assert front.status_code == 200 and "Most republished" not in front.text
+    assert asyncio.run(ds.client.get("/story/9")).status_code == 404
+    table = asyncio.run(ds.client.get("/relaywatch/reposts"))
+    assert "+3h 42m" not in table.text and '<td class="col-lag_seconds type-float">13320.0</td>' in table.text

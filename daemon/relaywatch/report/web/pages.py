@@ -56,9 +56,10 @@ class WebSettings:
 
 @contextmanager
 def open_store(settings: WebSettings) -> Iterator[Store]:
-    """The database, for reading (never migrated here: ``relaywatch serve`` migrates before serving)."""
+    """The database, for reading only (never migrated here: ``relaywatch serve`` migrates before serving)."""
     store = Store(settings.db_path, min(settings.busy_timeout, WEB_BUSY_TIMEOUT), migrate=False)
     try:
+        store.conn.execute("PRAGMA query_only=1")  # a page never writes: SQLite refuses it if one tried
         version = store.schema_version()
         if version < SCHEMA_VERSION:
             raise WebError(f"{settings.db_path} has schema version {version}, older than this relaywatch "

@@ -8,7 +8,7 @@ section (``relaywatch serve`` writes it):
   (``/outlet/NAME``: what it republished, by week);
 - ``render_cell``: URLs as links, lags as ``+3h 42m``, stored UTC times in the configured zone,
   entry ids of links as links to their story;
-- ``extra_template_vars``: the zone and the front page's address, for every page;
+- ``extra_template_vars``: the zone times are shown in (``relaywatch_zone``), for the pages;
 - ``startup``: checks the plugin's settings once.
 
 The pages read through ``pages`` in a worker thread (the store is synchronous); a missing story or
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,7 @@ async def _read(settings: pages.WebSettings, fn: Callable[[Store], dict[str, Any
         return await asyncio.to_thread(work)
     except ReportError as e:
         raise NotFound(str(e)) from e
-    except StoreError as e:
+    except (StoreError, sqlite3.Error) as e:  # a few reads of the store let SQLite's errors through
         raise DatasetteError(f"The database cannot be read now: {e}", title="Database unavailable",
                              status=503) from e
     except pages.WebError as e:
@@ -69,7 +70,7 @@ async def _read(settings: pages.WebSettings, fn: Callable[[Store], dict[str, Any
 
 async def _page(datasette: Datasette, request: Request, template: str, data: dict[str, Any],
                 settings: pages.WebSettings) -> Response:
-    context = {**data, "db": settings.database, "zone": settings.timezone}
+    context = {**data, "db": settings.database}
     return Response.html(await datasette.render_template(template, context, request=request))
 
 
@@ -132,7 +133,7 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
 @hookimpl
 def extra_template_vars(datasette: Datasette) -> dict[str, Any]:
     settings = settings_of(datasette)
-    return {} if settings is None else {"relaywatch_zone": settings.timezone, "relaywatch_front": "/"}
+    return {} if settings is None else {"relaywatch_zone": settings.timezone}
 
 
 @hookimpl
