@@ -10,8 +10,11 @@ keep writing to the same file (WAL).
 from __future__ import annotations
 
 import copy
+import signal
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -60,7 +63,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(config: Config, host: str, port: int, announce: Callable[[str], None] = print) -> None:
-    """Serve the web view on host:port until interrupted (SIGINT, SIGTERM)."""
+    """Serve the web view on host:port until SIGINT (Ctrl-C) or SIGTERM, which end it normally."""
     import uvicorn
 
     ds = make_datasette(config)
@@ -69,7 +72,28 @@ def serve(config: Config, host: str, port: int, announce: Callable[[str], None] 
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     announce(f"relaywatch: serving {config.database.path} on http://{shown}:{bound_port}/ (Ctrl-C stops)")
     server = uvicorn.Server(uvicorn.Config(ds.app(), log_level="warning", lifespan="on"))
+    with _stop_on_signals(server):
+        try:
+            server.run(sockets=[sock])
+        finally:
+            sock.close()
+
+
+@contextmanager
+def _stop_on_signals(server: Any) -> Iterator[None]:
+    """SIGINT and SIGTERM end the server normally (exit status 0), also before it has started.
+    uvicorn handles both while it runs, then raises the signal again for the handler it found
+    installed: this one, which only asks the server to stop (again)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(_signum: int, _frame: object) -> None:
+        server.should_exit = True
+
+    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.run(sockets=[sock])
+        yield
     finally:
-        sock.close()
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
