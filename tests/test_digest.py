@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import email
 import logging
+import re
 import shutil
 import socket
 import ssl
 import subprocess
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -173,10 +176,14 @@ def _record(db: Path, day: date) -> dict[str, Any] | None:
 
 
 def _parts(msg: EmailMessage) -> tuple[str, str]:
+    """The text and the HTML of a digest: the HTML alone, or with its picture in a multipart/related."""
     assert msg.get_content_type() == "multipart/alternative"
     parts = list(msg.iter_parts())
-    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
-    return parts[0].get_content(), parts[1].get_content()
+    assert [p.get_content_type() for p in parts] in (["text/plain", "text/html"],
+                                                     ["text/plain", "multipart/related"])
+    html_part = parts[1] if parts[1].get_content_type() == "text/html" else next(parts[1].iter_parts())
+    assert html_part.get_content_type() == "text/html"
+    return parts[0].get_content(), html_part.get_content()
 
 
 def test_content_of_a_day(db: Path) -> None:
@@ -284,7 +291,8 @@ def test_cli_send_delivers_both_parts_and_records(db: Path, tmp_path: Path, smtp
     assert "courier     2       +5h 08m     50%" in outlets
     assert "All feeds are polling normally." in text
     doc = lxml.html.document_fromstring(html)
-    assert not doc.xpath("//script|//img|//link|//iframe|//style") and "src=" not in html
+    assert not doc.xpath("//script|//link|//iframe|//style")
+    assert [i.get("src")[:4] for i in doc.xpath("//img")] == ["cid:"]  # the attached picture only
     assert [a.text_content() for a in doc.xpath("//h3")][:2] == [
         "1. Harbour board approves tidal barrier for Port Ellery",
         "2. Saint-Émilion orchards expect record pear harvest — despite frost"]
@@ -563,3 +571,63 @@ def test_digest_jobs_on_the_daemon_scheduler(db: Path, smtp: tuple[Collector, in
         sched = BackgroundScheduler(timezone="UTC")
         assert add_digest_job(sched, _config(db, port, to=()), store) is None
         assert sched.get_jobs() == []
+
+
+def _picture(msg: EmailMessage) -> tuple[EmailMessage, str]:
+    """The digest's inline PNG part and the HTML that refers to it."""
+    related = list(msg.iter_parts())[1]
+    assert related.get_content_type() == "multipart/related"
+    html_part, image = list(related.iter_parts())
+    assert isinstance(image, EmailMessage)
+    return image, html_part.get_content()
+
+
+def test_the_html_part_carries_the_spread_picture_inline(db: Path, smtp: tuple[Collector, int]) -> None:
+    import io
+
+    from PIL import Image
+
+    collector, port = smtp
+    with Store(db) as store:
+        assert send_digest(_config(db, port), store, DAY).status == "sent"
+    msg = collector.parsed()
+    image, html = _picture(msg)
+    assert image.get_content_type() == "image/png" and image.get_content_disposition() == "inline"
+    assert image.get_filename() == "relaywatch-2026-11-27.png"
+    cid = image["Content-ID"]
+    assert cid.startswith("<") and cid.endswith("@example.org>")
+    doc = lxml.html.document_fromstring(html)
+    assert doc.xpath("//img/@src") == [f"cid:{cid[1:-1]}"]
+    assert doc.xpath("//img/@width") == ["760"] and doc.xpath("//img/@alt")[0].startswith("How the day")
+    data = image.get_content()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(io.BytesIO(data)) as png:
+        png.load()  # decodes every row: a truncated or corrupt PNG raises
+        height = int(doc.xpath("//img/@height")[0])
+        assert png.format == "PNG" and png.size == (1140, round(height * 1.5))
+    text, _ = _parts(msg)
+    assert "cid:" not in text and "MOST REPUBLISHED" in text  # the text part reads the same without it
+
+
+def test_the_picture_draws_the_top_stories_with_titles_escaped(db: Path) -> None:
+    from relaywatch.report.digest import spread_svg
+
+    with Store(db) as store:
+        c = build_content(store, DAY, "Europe/London")
+    marked = [replace(c.stories[0], title='<b>Barrier</b> & "co" <script>x()</script>'), *c.stories[1:]]
+    svg, height = spread_svg(marked)
+    root = ET.fromstring(svg)
+    assert int(root.get("height") or 0) == height
+    assert len(root.findall("{http://www.w3.org/2000/svg}svg")) == 2      # one timeline per story
+    marks = root.findall(".//{http://www.w3.org/2000/svg}g[@class]")
+    assert sum("copy" in (g.get("class") or "") for g in marks) == c.copies == 4
+    assert "<b>" not in svg and "<script>" not in svg and "&lt;b&gt;Barrier&lt;/b&gt; &amp;" in svg
+
+
+def test_print_shows_the_picture_part_without_its_bytes(db: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config_file(tmp_path, db, 25)
+    assert cli.main(["-c", config, "digest", "--date", "2026-11-27", "--print"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"\nContent-Type: image/png\n.*\[image/png, \d+ bytes: not printed\]\n", out, re.S)
+    assert "iVBORw0KGgo" not in out  # no base64 PNG in the terminal

@@ -29,7 +29,7 @@ def run_cmd(state: CliState) -> None:
         daemon = Daemon(config, store)
 
         def digest_job(scheduler: Any) -> None:
-            add_digest_job(scheduler, config, store)
+            add_digest_job(scheduler, config, store, metrics=daemon.metrics)
 
         daemon.extra_jobs.append(digest_job)
         daemon.run_forever()

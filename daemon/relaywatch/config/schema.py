@@ -214,6 +214,24 @@ class SmtpConfig(_Model):
     timeout: Timeout = _s(30.0, "seconds for the SMTP conversation")
 
 
+def _listen(text: str) -> str:
+    if text and not re.fullmatch(r"[A-Za-z0-9_.:\[\]-]+:\d{1,5}", text):
+        raise ValueError(f"must be HOST:PORT, e.g. 127.0.0.1:9108, not {text!r}")
+    if text and not 1 <= int(text.rsplit(":", 1)[1]) <= 65535:
+        raise ValueError(f"the port must be 1 to 65535, not {text!r}")
+    return text
+
+
+class WebConfig(_Model):
+    host: str = _s("127.0.0.1", "address relaywatch serve listens on (127.0.0.1: this machine only)")
+    port: Annotated[int, _between(1, 65535)] = _s(8001, "port relaywatch serve listens on")
+
+
+class MetricsConfig(_Model):
+    listen: Annotated[str, AfterValidator(_listen)] = _s(
+        "", "HOST:PORT where the daemon serves Prometheus metrics, e.g. 127.0.0.1:9108 (empty: off)")
+
+
 class FeedConfig(_Model):
     """One ``[[feeds]]`` table. ``interval`` is in seconds once loaded; if the file leaves it out,
     ``Config`` fills in ``[defaults] interval`` (and no feed goes below ``min_interval``)."""
@@ -239,6 +257,8 @@ class Config(_Model):
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     digest: DigestConfig = Field(default_factory=DigestConfig)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     feeds: Annotated[tuple[FeedConfig, ...], BeforeValidator(_listed)] = ()
     _source: str = PrivateAttr("")  # the file it came from, for messages (set by the loader, not a TOML key)
 

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 from relaywatch.config import Config, parse_interval
 from relaywatch.detect.prepare import Draft, Prepared, content_hash, draft, prepare
 from relaywatch.errors import RelaywatchError
+from relaywatch.metrics import Metrics
 from relaywatch.models import Feed, PollOutcome
 from relaywatch.poll.articles import ArticleFetcher, ArticlePolicy
 from relaywatch.poll.feeds import FeedDocument, parse_feed
@@ -150,10 +151,12 @@ class Poller:
     """Polls feeds with one shared Fetcher and Pipeline (thread-safe: the store serialises writes)."""
 
     def __init__(self, config: Config, store: Store, pipeline: Pipeline | None = None,
-                 fetcher: Fetcher | None = None, rng: random.Random | None = None) -> None:
+                 fetcher: Fetcher | None = None, rng: random.Random | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.config = config
         self.store = store
-        self.pipeline = pipeline or Pipeline(store)
+        self.metrics = metrics
+        self.pipeline = pipeline or Pipeline(store, metrics=metrics)
         self.fetcher = fetcher or Fetcher(config.fetch)
         self.articles = ArticleFetcher(self.fetcher, config.fetch, config.defaults.fetch_article,
                                        config.defaults.summary_words)
@@ -244,6 +247,8 @@ class Poller:
             log.error("feed %s: cannot record the poll in %s: %s", feed.name, self.store.path, text)
             outcome.recorded = False
             outcome.error = outcome.error or f"cannot record the poll: {text}"
+        if self.metrics is not None:
+            self.metrics.poll_done(feed.name, outcome)
         return outcome
 
     def _poll(self, feed: Feed, now: datetime, outcome: PollOutcome) -> Feed:

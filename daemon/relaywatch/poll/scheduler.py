@@ -24,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from relaywatch.config import Config
 from relaywatch.errors import RelaywatchError
+from relaywatch.metrics import Metrics
 from relaywatch.models import Feed, PollOutcome
 from relaywatch.poll.poller import Poller
 from relaywatch.store import Store, utcnow
@@ -111,7 +112,8 @@ class Daemon:
     def __init__(self, config: Config, store: Store) -> None:
         self.config = config
         self.store = store
-        self.poller = Poller(config, store)
+        self.metrics = Metrics() if config.metrics.listen else None
+        self.poller = Poller(config, store, metrics=self.metrics)
         self.scheduler = BackgroundScheduler(
             executors={"default": APThreadPool(config.scheduler.workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
@@ -164,6 +166,9 @@ class Daemon:
 
     def start(self) -> int:
         n = self.schedule()
+        if self.metrics is not None:
+            host, port = self.metrics.serve(self.config.metrics.listen)
+            log.info("metrics on http://%s:%d/metrics", host, port)
         self.scheduler.start()
         log.info("relaywatch started: %d feeds, database %s", n, self.store.path)
         _notify(f"READY=1\nSTATUS=polling {n} feeds")
@@ -180,6 +185,8 @@ class Daemon:
         except Exception as e:  # already stopped
             log.debug("scheduler shutdown: %s", e)
         self.poller.close()
+        if self.metrics is not None:
+            self.metrics.stop()
         index_text(self.store)
 
     def run_forever(self) -> None:

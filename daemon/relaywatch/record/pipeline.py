@@ -14,6 +14,7 @@ transaction: 1.7 -> 1.2 ms an entry.)
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect import text as textmod
 from relaywatch.detect.decide import LABELS, Decision
 from relaywatch.detect.prepare import METHOD, Prepared
+from relaywatch.metrics import Metrics
 from relaywatch.models import EntryText, Feed, Link, ParsedEntry, StoredEntry
 from relaywatch.record.matcher import Matcher
 from relaywatch.store import Store
@@ -62,8 +64,9 @@ class _Batch:
 
 
 class Pipeline:
-    def __init__(self, store: Store, matcher: Matcher | None = None) -> None:
+    def __init__(self, store: Store, matcher: Matcher | None = None, metrics: Metrics | None = None) -> None:
         self.store = store
+        self.metrics = metrics
         self.matcher = matcher or Matcher(store)
         self._waiting: list[_Batch] = []
         self._waiting_lock = threading.Lock()
@@ -143,7 +146,10 @@ class Pipeline:
                              text=item.clean.text, dateline=item.clean.dateline, credits=item.clean.credits,
                              sources=item.clean.sources, credit_names=feed.credit_names(), feed_title=feed.title,
                              boilerplate=item.clean.boilerplate)
+        started = time.perf_counter()
         result = self.matcher.match(stored, item.clean, item.fp, now, item.index_rows, item.layout)
+        if self.metrics is not None:
+            self.metrics.matched(time.perf_counter() - started)
         counts.links += self._apply(entry_id, result, now)
 
     def _apply(self, entry_id: int, result: Decision, now: datetime) -> int:

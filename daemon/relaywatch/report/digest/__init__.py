@@ -8,7 +8,8 @@ elsewhere are re-exported here.
 """
 
 from relaywatch.report.digest.content import DigestContent, DigestError, build_content, day_window, subject_of
-from relaywatch.report.digest.render import TIMELINES, TOP_STORIES, render_html, render_text
+from relaywatch.report.digest.picture import spread_png, spread_svg
+from relaywatch.report.digest.render import TIMELINES, TOP_STORIES, Picture, render_html, render_text
 from relaywatch.report.digest.send import (
     BACKOFF_FIRST,
     BACKOFF_MAX,
@@ -30,7 +31,7 @@ from relaywatch.report.digest.send import (
 
 __all__ = [
     "BACKOFF_FIRST", "BACKOFF_MAX", "CATCHUP_DAYS", "CHECK_EVERY", "STALE_CLAIM", "TIMELINES", "TOP_STORIES",
-    "DigestContent", "DigestError", "DigestRunner", "SendResult", "add_digest_job", "backoff", "build_content",
-    "build_message", "day_window", "due_days", "last_due_day", "make_message_id", "printable", "render_html",
-    "render_text", "send_digest", "smtp_send", "subject_of",
+    "DigestContent", "DigestError", "DigestRunner", "Picture", "SendResult", "add_digest_job", "backoff",
+    "build_content", "build_message", "day_window", "due_days", "last_due_day", "make_message_id", "printable",
+    "render_html", "render_text", "send_digest", "smtp_send", "spread_png", "spread_svg", "subject_of",
 ]

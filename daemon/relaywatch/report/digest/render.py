@@ -11,6 +11,7 @@ digest always has, so the output is the same byte for byte (``&#x27;``, not ``&#
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
@@ -133,6 +134,15 @@ def render_text(content: DigestContent) -> str:
     return text_environment().get_template(TEXT_TEMPLATE).render(c=content)
 
 
-def render_html(content: DigestContent) -> str:
-    """The HTML part: inline CSS only, no scripts, no images."""
-    return html_environment().get_template(HTML_TEMPLATE).render(c=content)
+@dataclass(frozen=True)
+class Picture:
+    """The spread picture attached to the message: its Content-ID (without <>) and display size."""
+
+    cid: str
+    width: int
+    height: int
+
+
+def render_html(content: DigestContent, picture: Picture | None = None) -> str:
+    """The HTML part: inline CSS only, no scripts; the spread picture (when given) by Content-ID."""
+    return html_environment().get_template(HTML_TEMPLATE).render(c=content, picture=picture)

@@ -19,6 +19,7 @@ password from the environment variable ``smtp.password_env`` names, never writte
 
 from __future__ import annotations
 
+import copy
 import logging
 import smtplib
 import ssl
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,8 +41,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from relaywatch.config import Config
 from relaywatch.errors import RelaywatchError
+from relaywatch.metrics import Metrics
 from relaywatch.report.digest.content import DigestContent, DigestError, build_content, day_window, subject_of
-from relaywatch.report.digest.render import render_html, render_text
+from relaywatch.report.digest.picture import spread_png
+from relaywatch.report.digest.render import Picture, render_html, render_text
 from relaywatch.store import Store, utcnow
 
 # the digest's log lines keep the name they had before the digest became a package
@@ -64,7 +67,8 @@ def make_message_id(day: date, sender: str) -> str:
 
 def build_message(content: DigestContent, config: Config, recipients: Sequence[str], message_id: str,
                   now: datetime | None = None, cte: str = "quoted-printable") -> EmailMessage:
-    """multipart/alternative: text/plain then text/html, UTF-8; ``cte`` 8bit gives readable output."""
+    """multipart/alternative: text/plain, then text/html in a multipart/related with the spread
+    picture (a PNG referenced by Content-ID) when there is one; UTF-8; ``cte`` 8bit gives readable output."""
     now = now or utcnow()
     msg = EmailMessage(policy=policy.default)  # smtplib sends it with CRLF line ends
     msg["Subject"] = subject_of(content, config.digest.subject)
@@ -77,13 +81,30 @@ def build_message(content: DigestContent, config: Config, recipients: Sequence[s
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Relaywatch-Day"] = content.day.isoformat()
     msg.set_content(render_text(content), charset="utf-8", cte=cte)
-    msg.add_alternative(render_html(content), subtype="html", charset="utf-8", cte=cte)
+    drawn = spread_png(list(content.stories))
+    if drawn is None:
+        msg.add_alternative(render_html(content), subtype="html", charset="utf-8", cte=cte)
+        return msg
+    png, width, height = drawn
+    cid = make_msgid("spread", parseaddr(config.digest.sender)[1].rpartition("@")[2] or "relaywatch.invalid")
+    msg.add_alternative(render_html(content, Picture(cid[1:-1], width, height)), subtype="html",
+                        charset="utf-8", cte=cte)
+    html_part = msg.get_payload()[1]
+    html_part.add_related(png, "image", "png", cid=cid, disposition="inline",
+                          filename=f"relaywatch-{content.day.isoformat()}.png")
     return msg
 
 
 def printable(msg: EmailMessage) -> str:
-    """The message as readable UTF-8 text (headers unencoded), for ``digest --print``."""
-    return msg.as_bytes(policy=policy.default.clone(utf8=True)).decode("utf-8", "replace")
+    """The message as readable UTF-8 text (headers unencoded), for ``digest --print``; an image's
+    body is replaced by a line saying what it is (its headers stay)."""
+    shown = copy.deepcopy(msg)
+    for part in shown.walk():
+        if part.get_content_maintype() == "image":
+            size = len(part.get_payload(decode=True) or b"")
+            del part["Content-Transfer-Encoding"]
+            part.set_payload(f"[{part.get_content_type()}, {size} bytes: not printed]\n")
+    return shown.as_bytes(policy=policy.default.clone(utf8=True)).decode("utf-8", "replace")
 
 
 def smtp_send(msg: EmailMessage, config: Config, recipients: Sequence[str]) -> None:
@@ -265,9 +286,10 @@ def _days(first: date, last: date) -> list[date]:
 class DigestRunner:
     """What the daemon's digest jobs call: send every due day, one caller at a time."""
 
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(self, config: Config, store: Store, metrics: Metrics | None = None) -> None:
         self.config = config
         self.store = store
+        self.metrics = metrics
         self.lock = threading.Lock()
 
     def run_due(self, now: datetime | None = None) -> list[SendResult]:
@@ -280,8 +302,12 @@ class DigestRunner:
                 try:
                     results.append(send_digest(self.config, self.store, day, now=now, retries=0,
                                                manual=False))
+                    if self.metrics is not None and results[-1].status == "sent":
+                        self.metrics.digest_done(True, timemod.time())
                 except DigestError:
-                    pass  # recorded and logged by send_digest; the next check retries after the backoff
+                    # recorded and logged by send_digest; the next check retries after the backoff
+                    if self.metrics is not None:
+                        self.metrics.digest_done(False, timemod.time())
                 except RelaywatchError as e:
                     log.error("digest for %s failed: %s", day, e)
         except Exception:
@@ -292,13 +318,13 @@ class DigestRunner:
 
 
 def add_digest_job(scheduler: BaseScheduler, config: Config, store: Store,
-                   check_every: int = CHECK_EVERY) -> DigestRunner | None:
+                   check_every: int = CHECK_EVERY, metrics: Metrics | None = None) -> DigestRunner | None:
     """Schedule the digest: a cron job at digest.time in digest.timezone, and a catch-up check
     at start and every ``check_every`` seconds (missed and failed days). None without recipients."""
     if not config.digest.to:
         log.info("no digest recipients ([digest] to): no digest is sent")
         return None
-    runner = DigestRunner(config, store)
+    runner = DigestRunner(config, store, metrics)
     h, m = _send_time(config)
     trigger = CronTrigger(hour=h, minute=m, timezone=ZoneInfo(config.digest.timezone))
     scheduler.add_job(runner.run_due, trigger, id="digest", name="daily digest", replace_existing=True,
