@@ -104,7 +104,7 @@ def test_a_restart_keeps_exactly_what_was_learned(tmp_path: Path) -> None:
     with Store(path) as store:
         pipeline = Pipeline(store)
         after = pipeline.learned.state(ledger.id)
-        assert after.learned == before.learned and len(after.learned) == 2
+        assert after.learned == before.learned and len(after.learned) == 2 and after.standard == before.standard
         assert [(s.serial, s.story, s.keys.tolist(), s.long.tolist()) for s in after.window] == \
             [(s.serial, s.story, s.keys.tolist(), s.long.tolist()) for s in before.window]
         wire = store.feeds.ensure("wire", "wire")
@@ -142,6 +142,18 @@ def test_an_outlet_line_that_no_wire_carries_is_stripped_even_when_a_wire_has_li
     assert text_of(store, "w-3") == "\n\n".join(story(3) + [DISCLAIMER])
 
 
+def test_an_entry_seen_again_is_compared_and_updated_without_what_its_feed_learned(store: Store) -> None:
+    pipeline = Pipeline(store)
+    ledger = store.feeds.ensure("ledger", "outlet")
+    put(pipeline, ledger, *(entry(f"own-{i}", story(i) + FURNITURE, i) for i in range(boiler.MIN_STORIES + 1)))
+    again = entry("own-4", story(4) + FURNITURE, 4)
+    marked = ParsedEntry(**{**again.__dict__, "html": again.html.replace("<p>", '<p class="x">')})
+    assert pipeline.ingest(ledger, [prepare(marked)], NOW).unchanged == 1  # its markup alone changed
+    edited = entry("own-4", story(4)[:-1] + FURNITURE, 4)
+    assert pipeline.ingest(ledger, [prepare(edited)], NOW).updated == 1
+    assert text_of(store, "own-4") == "\n\n".join(story(4)[:-1])
+
+
 def test_two_unrelated_stories_of_one_site_sharing_a_sidebar_are_not_linked(store: Store) -> None:
     pipeline = Pipeline(store)
     site = store.feeds.ensure("site", "outlet")
@@ -176,6 +188,31 @@ def test_a_repeat_is_judged_on_its_words_outside_learned_blocks() -> None:
     assert short.story == short.serial == boiler.MIN_STORIES
     again = boiler.observe(state, boiler.blocks("\n\n".join(story(2)[:4] + FURNITURE)))
     assert again.story == 2
+
+
+def test_the_state_kept_step_by_step_is_the_state_its_window_gives() -> None:
+    """Pure: learning one entry at a time (only the counts that can change are made again) gives what
+    a rebuild from the window gives (a restart), through a full window and the oldest entries leaving."""
+    state = boiler.Learning()
+    for i in range(boiler.WINDOW * 2 + 7):
+        furniture = [FURNITURE[i % 2]] + ([DISCLAIMER] if i % 3 == 0 else []) + ([MOST_READ] if i < 20 else [])
+        state = boiler.learn(state, boiler.blocks("\n\n".join(story(i % 40, paras=3) + furniture)))
+        rebuilt = boiler.Learning.of(state.window)
+        assert (state.learned, state.standard) == (rebuilt.learned, rebuilt.standard)
+        assert len(state.window) == min(i + 1, boiler.WINDOW)
+    assert set(state.learned) == set(boiler.blocks("\n\n".join([*FURNITURE, DISCLAIMER])).keys.tolist())
+
+
+def test_a_line_the_window_no_longer_holds_is_no_longer_learned(store: Store) -> None:
+    pipeline = Pipeline(store)
+    ledger = store.feeds.ensure("ledger", "outlet")
+    put(pipeline, ledger, *(entry(f"a-{i}", story(i, paras=3) + [MOST_READ], i) for i in range(boiler.MIN_STORIES)))
+    assert lines(store, ledger) == [MOST_READ]
+    put(pipeline, ledger, *(entry(f"b-{i}", story(100 + i, paras=3) + [BRIEFING], i) for i in range(boiler.WINDOW)))
+    assert lines(store, ledger) == [BRIEFING]
+    assert store.query("SELECT count(*) AS n FROM boilerplate_window") == [{"n": boiler.WINDOW}]
+    put(pipeline, ledger, entry("c", story(999, paras=3) + [MOST_READ], 60))
+    assert text_of(store, "c").endswith(MOST_READ)
 
 
 def test_bad_input_is_fine(store: Store) -> None:

@@ -8,6 +8,8 @@ a paragraph of at most ``MAX_WORDS`` words can be furniture (furniture is short,
 long). A feed's window holds the blocks of its last ``WINDOW`` entries; a block that at least
 max(``MIN_STORIES``, ``SHARE`` x the window's entries) distinct stories of the window carry is that
 feed's boilerplate, and is stripped from its entries (``strip``) before they are fingerprinted.
+(``SHARE`` is a tenth, not more: sites rotate several newsletter and app prompts, each on a few
+pages in ten; a story's own line in four distinct stories of fifty is rare, and a wire's is kept.)
 
 Stories, not entries, are counted: the updates of one story (a new guid, "UPDATE 2-...") share its
 paragraphs, which must not become boilerplate. A new entry repeats an entry of the window when the
@@ -21,7 +23,8 @@ stories). They are never stripped from a wire's entries (``removable``), nor fro
 block that ``PROTECT_STORIES`` stories of a wire's window carry (``Learning.standard``) is not
 stripped from an outlet's or a relay's entry either, so a copy that runs the wire's story with its
 disclaimer stays verbatim. Pure: no I/O. The state (``Learning``) is rebuilt exactly from its
-window (``Seen.blobs``/``Seen.from_blobs``), which is what the store keeps.
+window (``Seen.blobs``/``Seen.from_blobs``), which is what the store keeps; ``learn`` makes again
+only the counts that an entry can change (its blocks, the leaving entry's, the learned ones).
 """
 
 from __future__ import annotations
@@ -29,21 +32,33 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
-from relaywatch.detect.fingerprint import tokenize
+from relaywatch.detect.fingerprint import tokenize, unique
 from relaywatch.detect.text import CleanText
 
 MAX_WORDS = 60        # a paragraph of more words is never furniture
 WINDOW = 50           # entries of a feed remembered
 MIN_STORIES = 4       # a block is learned once this many distinct stories carry it...
-SHARE = 0.2           # ...and at least this share of the window's entries
+SHARE = 0.1           # ...and at least this share of the window's entries
 REPEAT_SHARE = 0.5    # a new entry sharing this share of its words with one entry of the window repeats it
 PROTECT_STORIES = 2   # a wire's block carried by this many of its stories is its standard text
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+_NO = np.zeros(0, dtype=bool)
+
+
+@lru_cache(maxsize=65_536)  # furniture recurs, and a wire's paragraphs recur in its copies
+def _key(para: str) -> tuple[int, int]:
+    """A paragraph's key and number of words; a long one is keyed (for the repeat test) untokenized."""
+    n = len(para.split())
+    if n > MAX_WORDS:
+        return _hash(para.lower()), n
+    tokens = tokenize(para)
+    return (_hash(" ".join(tokens)) if tokens else 0), len(tokens)
 
 
 def _hash(text: str) -> int:
@@ -69,17 +84,8 @@ class Blocks:
 def blocks(text: str) -> Blocks:
     """The blocks of a clean text (paragraphs joined by blank lines)."""
     paras = tuple(text.split("\n\n")) if text else ()
-    keys, words = [], []
-    for para in paras:
-        n = len(para.split())
-        if n > MAX_WORDS:  # never furniture: keyed (for the repeat test) without tokenizing
-            keys.append(_hash(para.lower()))
-            words.append(n)
-            continue
-        tokens = tokenize(para)
-        keys.append(_hash(" ".join(tokens)) if tokens else 0)
-        words.append(len(tokens))
-    return Blocks(paras, np.array(keys, dtype=np.int64), np.array(words, dtype=np.int64))
+    pairs = np.array([_key(p) for p in paras], dtype=np.int64).reshape(-1, 2)
+    return Blocks(paras, pairs[:, 0].copy(), pairs[:, 1].copy())
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,24 +110,34 @@ class Seen:
 
 @dataclass(frozen=True, eq=False)
 class Learning:
-    """What one feed has learned: its window (oldest first) and, derived from it, the learned blocks
-    with the number of distinct stories carrying each, and its standard lines (``PROTECT_STORIES``)."""
+    """What one feed has learned: its window (the entries' serials and stories, oldest first, and
+    their keys one after another), and from it the learned blocks with the number of distinct
+    stories carrying each, and its standard lines (carried by ``PROTECT_STORIES`` stories)."""
 
-    window: tuple[Seen, ...] = ()
+    serials: np.ndarray = field(default_factory=lambda: _EMPTY)
+    stories: np.ndarray = field(default_factory=lambda: _EMPTY)
+    sizes: np.ndarray = field(default_factory=lambda: _EMPTY)  # keys of each entry
+    keys: np.ndarray = field(default_factory=lambda: _EMPTY)
+    long: np.ndarray = field(default_factory=lambda: _NO)
+    owner: np.ndarray = field(default_factory=lambda: _EMPTY)  # the story of each key's entry
     learned: dict[int, int] = field(default_factory=dict)
     standard: frozenset[int] = frozenset()
-    _sorted: np.ndarray = field(default_factory=lambda: _EMPTY)  # every key of the window, sorted...
-    _where: np.ndarray = field(default_factory=lambda: _EMPTY)   # ...and the window position of each
-    _learned: np.ndarray = field(default_factory=lambda: _EMPTY)  # the learned keys, sorted
 
     @property
     def next_serial(self) -> int:
-        return self.window[-1].serial + 1 if self.window else 0
+        return int(self.serials[-1]) + 1 if len(self.serials) else 0
 
     @property
-    def threshold(self) -> int:
-        """Distinct stories that make a block learned."""
-        return max(MIN_STORIES, math.ceil(SHARE * len(self.window)))
+    def window(self) -> tuple[Seen, ...]:
+        ends = np.cumsum(self.sizes)
+        return tuple(Seen(int(serial), int(story), self.keys[end - n: end], self.long[end - n: end])
+                     for serial, story, n, end in zip(self.serials, self.stories, self.sizes, ends, strict=True))
+
+    @property
+    def newest(self) -> Seen:
+        n = int(self.sizes[-1])
+        return Seen(int(self.serials[-1]), int(self.stories[-1]), self.keys[len(self.keys) - n:],
+                    self.long[len(self.long) - n:])
 
     @staticmethod
     def of(window: Iterable[Seen]) -> Learning:
@@ -129,60 +145,102 @@ class Learning:
         win = tuple(window)[-WINDOW:]
         if not win:
             return Learning()
-        keys = np.concatenate([s.keys for s in win])
-        where = np.repeat(np.arange(len(win)), [len(s.keys) for s in win])
-        order = np.argsort(keys, kind="stable")
-        counted, stories = _story_counts(win)
-        hot = stories >= max(MIN_STORIES, math.ceil(SHARE * len(win)))
-        learned = dict(zip(counted[hot].tolist(), stories[hot].tolist(), strict=True))
-        return Learning(win, learned, frozenset(counted[stories >= PROTECT_STORIES].tolist()), keys[order],
-                        where[order], counted[hot])
+        state = Learning(np.array([s.serial for s in win], dtype=np.int64),
+                         np.array([s.story for s in win], dtype=np.int64),
+                         np.array([len(s.keys) for s in win], dtype=np.int64),
+                         np.concatenate([s.keys for s in win]), np.concatenate([s.long for s in win]),
+                         np.concatenate([np.full(len(s.keys), s.story, dtype=np.int64) for s in win]))
+        return _counted(state, unique(state.keys[~state.long]))
 
 
-def _story_counts(win: tuple[Seen, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """The short keys of a window, sorted, and how many distinct stories carry each."""
-    by_story: dict[int, list[np.ndarray]] = {}
-    for s in win:
-        by_story.setdefault(s.story, []).append(s.keys[~s.long])
-    per_story = [parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts)) for parts in by_story.values()]
-    if not per_story:
-        return _EMPTY, _EMPTY
-    return np.unique(np.concatenate(per_story), return_counts=True)
+def _counted(state: Learning, keys: np.ndarray) -> Learning:
+    """``state`` with the learned blocks and standard lines brought up to date for ``keys`` (sorted
+    unique; the others have not changed)."""
+    stories = _stories(state, keys)
+    threshold = max(MIN_STORIES, math.ceil(SHARE * len(state.serials)))
+    learned = {k: n for k, n in state.learned.items() if k not in stories}
+    learned.update((k, n) for k, n in stories.items() if n >= threshold)
+    standard = set(state.standard)
+    for k, n in stories.items():
+        if n >= PROTECT_STORIES:
+            standard.add(k)
+        else:
+            standard.discard(k)
+    return replace(state, learned=learned, standard=frozenset(standard))
+
+
+def _stories(state: Learning, keys: np.ndarray) -> dict[int, int]:
+    """For each of ``keys`` (sorted unique): the distinct stories of the window carrying it as a short block."""
+    if not len(keys):
+        return {}
+    at = np.minimum(np.searchsorted(keys, state.keys), len(keys) - 1)
+    hit = (keys[at] == state.keys) & ~state.long
+    k, s = state.keys[hit], state.owner[hit]
+    out = dict.fromkeys(keys.tolist(), 0)
+    if not len(k):
+        return out
+    order = np.lexsort((s, k))
+    k, s = k[order], s[order]
+    first = np.ones(len(k), dtype=bool)
+    first[1:] = (k[1:] != k[:-1]) | (s[1:] != s[:-1])
+    k = k[first]  # one per (key, story), by key
+    starts = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
+    out.update(zip(k[starts].tolist(), np.diff(np.append(starts, len(k))).tolist(), strict=True))
+    return out
 
 
 def _story(state: Learning, keys: np.ndarray, words: np.ndarray) -> int | None:
     """The story of the window's entry that the new entry repeats (None: a story of its own)."""
-    if not state.window:
+    if not len(state.serials):
         return None
-    own = (keys != 0) & ~np.isin(keys, state._learned)
+    own = keys != 0
+    if state.learned:
+        learned = np.sort(np.fromiter(state.learned, dtype=np.int64, count=len(state.learned)))
+        own &= learned[np.minimum(np.searchsorted(learned, keys), len(learned) - 1)] != keys
     keys, words = keys[own], words[own]
     total = int(words.sum())
     if not total:
         return None
-    lo = np.searchsorted(state._sorted, keys, "left")
-    n = np.searchsorted(state._sorted, keys, "right") - lo
-    if not n.any():
+    at = np.minimum(np.searchsorted(keys, state.keys), len(keys) - 1)
+    hit = keys[at] == state.keys
+    if not hit.any():
         return None
-    starts = np.cumsum(n) - n
-    idx = np.arange(int(n.sum())) - np.repeat(starts, n) + np.repeat(lo, n)
-    shared = np.bincount(state._where[idx], weights=np.repeat(words, n), minlength=len(state.window))
+    entry = np.repeat(np.arange(len(state.serials)), state.sizes)
+    shared = np.bincount(entry[hit], weights=words[at[hit]], minlength=len(state.serials))
     best = len(shared) - 1 - int(np.argmax(shared[::-1]))  # the latest of the closest
-    return state.window[best].story if shared[best] >= REPEAT_SHARE * total else None
+    return int(state.stories[best]) if shared[best] >= REPEAT_SHARE * total else None
 
 
 def observe(state: Learning, b: Blocks) -> Seen:
     """What a new entry adds to its feed's window: its keys, and its story."""
     present = b.keys != 0
-    keys, first = np.unique(b.keys[present], return_index=True)
-    words = b.words[present][first]
+    order = np.argsort(b.keys[present], kind="stable")
+    keys, words = b.keys[present][order], b.words[present][order]
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    keys, words = keys[first], words[first]
     serial = state.next_serial
     story = _story(state, keys, words)
     return Seen(serial, serial if story is None else story, keys, words > MAX_WORDS)
 
 
 def learn(state: Learning, b: Blocks) -> Learning:
-    """The feed's state after a new entry with these blocks (its feed's next entry)."""
-    return Learning.of((*state.window, observe(state, b)))
+    """The feed's state after a new entry with these blocks (its feed's next entry): the oldest
+    entry leaves a full window, and only the counts of the blocks of the two entries (and of the
+    learned ones: the threshold grows with the window) are made again."""
+    seen = observe(state, b)
+    drop = max(0, len(state.serials) + 1 - WINDOW)
+    cut = int(state.sizes[:drop].sum())
+    moved = Learning(np.concatenate([state.serials[drop:], [seen.serial]]),
+                     np.concatenate([state.stories[drop:], [seen.story]]),
+                     np.concatenate([state.sizes[drop:], [len(seen.keys)]]),
+                     np.concatenate([state.keys[cut:], seen.keys]),
+                     np.concatenate([state.long[cut:], seen.long]),
+                     np.concatenate([state.owner[cut:], np.full(len(seen.keys), seen.story, dtype=np.int64)]),
+                     state.learned, state.standard)
+    learned = np.fromiter(state.learned, dtype=np.int64, count=len(state.learned))
+    touched = np.concatenate([state.keys[:cut][~state.long[:cut]], seen.keys[~seen.long], learned])
+    return _counted(moved, unique(touched))
 
 
 def removable(state: Learning, role: str, protected: Set[int]) -> frozenset[int]:

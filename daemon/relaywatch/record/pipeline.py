@@ -239,7 +239,7 @@ class Pipeline:
                 now: datetime) -> None:
         """Store what a new entry taught its feed (its window row; the blocks learned, carried, or
         no longer learned), and keep it in memory."""
-        seen = after.window[-1]
+        seen = after.newest
         keys, long = seen.blobs()
         self.store.boiler.add(feed.id, entry_id, WindowRow(seen.serial, seen.story, keys, long), boiler.WINDOW)
         gone = [k for k in before.learned if k not in after.learned]
