@@ -94,18 +94,19 @@ class _Learned:
     def protected(self) -> frozenset[int]:
         """The standard lines of every wire feed: never stripped."""
         if self._standard is None:
-            self._standard = {f.id: self.state(f.id).standard for f in self.store.feeds.list() if f.role == "wire"}
+            self._standard = {f.id: frozenset(self.state(f.id).standard) for f in self.store.feeds.list()
+                              if f.role == "wire"}
         if self._protected is None:
             self._protected = frozenset().union(*self._standard.values())
         return self._protected
 
-    def set(self, feed: Feed, state: boiler.Learning) -> None:
-        self._keep(feed.id, state)
+    def changed(self, feed: Feed, state: boiler.Learning) -> None:
+        """The feed's state has learned an entry: a wire's standard lines may have changed."""
         standard = self._standard
         if standard is None:
             return
         if feed.role == "wire" and standard.get(feed.id) != state.standard:
-            standard[feed.id] = state.standard
+            standard[feed.id] = frozenset(state.standard)
             self._protected = None
         elif feed.role != "wire" and standard.pop(feed.id, None) is not None:
             self._protected = None
@@ -180,12 +181,13 @@ class Pipeline:
             return
         e = item.entry
         b = boiler.blocks(item.clean.text)
-        before = self.learned.state(feed.id)
-        after = boiler.learn(before, b)
-        item = self._stripped(item, b, boiler.removable(after, feed.role, self.learned.protected()))
+        learning = self.learned.state(feed.id)
+        before = dict(learning.learned)
+        seen = boiler.learn(learning, b)  # in place: a failure rebuilds it from the store (forget_all)
+        item = self._stripped(item, b, boiler.removable(learning, feed.role, self.learned.protected()))
         entry_id = self.store.entries.insert(feed.id, e, entry_text(item.clean), item.content_hash, now, item.feed_text,
                                            item.article_text)
-        self._taught(feed, entry_id, before, after, b, now)
+        self._taught(feed, entry_id, before, learning, seen, b, now)
         self.store.index.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed, item.fp.tokens)
         self.matcher.remember(entry_id, item.fp)
         counts.new += 1
@@ -235,21 +237,20 @@ class Pipeline:
         _ = clean.words
         return replace(item, clean=clean, fp=fpmod.fingerprint(clean.text), index_rows=None)
 
-    def _taught(self, feed: Feed, entry_id: int, before: boiler.Learning, after: boiler.Learning, b: boiler.Blocks,
-                now: datetime) -> None:
+    def _taught(self, feed: Feed, entry_id: int, before: dict[int, int], after: boiler.Learning, seen: boiler.Seen,
+                b: boiler.Blocks, now: datetime) -> None:
         """Store what a new entry taught its feed (its window row; the blocks learned, carried, or
-        no longer learned), and keep it in memory."""
-        seen = after.newest
+        no longer learned)."""
         keys, long = seen.blobs()
         self.store.boiler.add(feed.id, entry_id, WindowRow(seen.serial, seen.story, keys, long), boiler.WINDOW)
-        gone = [k for k in before.learned if k not in after.learned]
+        gone = [k for k in before if k not in after.learned]
         if gone:
             self.store.boiler.forget(feed.id, gone)
-        carried = {k: after.learned[k] for k in seen.keys.tolist() if k in after.learned}
+        carried = {k: after.learned[k] for k in seen.keys if k in after.learned}
         if carried:
-            fresh = [k for k in carried if k not in before.learned]
+            fresh = [k for k in carried if k not in before]
             self.store.boiler.save(feed.id, carried, boiler.samples(b, fresh) if fresh else {}, now)
-        self.learned.set(feed, after)
+        self.learned.changed(feed, after)
 
     def _apply(self, entry_id: int, result: Decision, now: datetime) -> int:
         if result.update_of is not None:
