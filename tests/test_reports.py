@@ -172,6 +172,7 @@ def test_migrations_bring_a_version_1_database_forward(tmp_path: Path) -> None:
                        " DROP TABLE entries_fts; DROP TABLE digests; ALTER TABLE feeds DROP COLUMN body_hash;"
                        " DROP TABLE fingerprint_pending; DROP TABLE index_state;"
                        " DROP INDEX reposts_labels; DROP VIEW repost_report;"
+                       " DROP TABLE boilerplate_window; DROP TABLE boilerplate;"
                        + "".join(f" ALTER TABLE reposts DROP COLUMN {c};"
                                  for c in ("added_before", "added_inside", "added_after", "credit_link", "labels",
                                            "copy_sentences", "taken_sentences"))

@@ -1,6 +1,6 @@
 """The command line: the root group, its global options, and ``main()``.
 
-Each command (in daemon.py, feeds.py, reports.py, digest.py, config.py) builds Config and Store,
+Each command (in daemon.py, feeds.py, boiler.py, reports.py, digest.py, config.py) builds Config and Store,
 calls one library function, prints. ``main()`` turns every failure into one line on stderr and
 an exit code: 0 all well, 1 a runtime failure (a RelaywatchError), 2 a usage or configuration
 error (click's usage errors, ConfigError). No traceback reaches the user; ``-vv`` logs it.
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import click
 
 from relaywatch import __version__
-from relaywatch.cli import config, daemon, digest, feeds, relabel, reports, serve
+from relaywatch.cli import boiler, config, daemon, digest, feeds, relabel, reports, serve
 from relaywatch.cli.common import CONTEXT_SETTINGS, EXIT_CODES, CliState, OrderedGroup, config_option
 from relaywatch.errors import RelaywatchError
 from relaywatch.runtime import tune_gc
@@ -70,6 +70,7 @@ def setup_logging(verbose: int, quiet: bool, command: str | None) -> None:
 for _command in (*daemon.COMMANDS, feeds.feeds, *reports.COMMANDS, digest.digest_cmd, serve.serve_cmd,
                  relabel.relabel_cmd, config.config_cmd):
     cli.add_command(_command)
+feeds.feeds.add_command(boiler.boilerplate_cmd)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,17 +9,28 @@ written wait for it, then the first of them to get the store writes all that are
 transaction, each poll in a savepoint of its own: a poll that fails is undone alone and its
 thread gets its error; the others commit. (Polls of 20 entries of bench/load.py's feeds, 16 polls a
 transaction: 1.7 -> 1.2 ms an entry.)
+
+Boilerplate learned per feed (``detect.boiler``) is learned and stripped here, in the writer: what
+a feed has learned depends on the order its entries arrive, and preparing runs in worker
+processes. Each new entry's paragraphs are hashed (cheap) and join its feed's window; when the
+feed's learned blocks are in its text, they are stripped, and the text is fingerprinted again and
+its index rows read again (those a worker read were for the text with them). What each feed
+learned is kept in the store in the entry's transaction (a restart keeps it) and in memory
+(``_Learned``: one small object a feed). Entries already stored are not cleaned again.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from relaywatch.detect import boiler
 from relaywatch.detect import fingerprint as fpmod
+from relaywatch.detect import reuse as reusemod
 from relaywatch.detect import text as textmod
 from relaywatch.detect.decide import LABELS, Decision
 from relaywatch.detect.prepare import METHOD, Prepared
@@ -27,6 +38,7 @@ from relaywatch.metrics import Metrics
 from relaywatch.models import EntryText, Feed, Link, ParsedEntry, StoredEntry
 from relaywatch.record.matcher import Matcher
 from relaywatch.store import Store
+from relaywatch.store.boiler import WindowRow
 
 
 @dataclass
@@ -63,11 +75,63 @@ class _Batch:
     done: bool = False
 
 
+class _Learned:
+    """What each feed has learned of its boilerplate, loaded from the store on first use and kept
+    (at most ``feeds`` feeds: one small object each), and the wires' standard lines (``protected``)."""
+
+    def __init__(self, store: Store, feeds: int = 1024) -> None:
+        self.store = store
+        self.feeds = feeds
+        self._states: OrderedDict[int, boiler.Learning] = OrderedDict()
+        self._standard: dict[int, frozenset[int]] | None = None  # per wire feed
+        self._protected: frozenset[int] | None = None
+
+    def state(self, feed_id: int) -> boiler.Learning:
+        found = self._states.get(feed_id)
+        if found is None:
+            rows = self.store.boiler.window(feed_id, boiler.WINDOW)
+            found = boiler.Learning.of(boiler.Seen.from_blobs(r.serial, r.story, r.keys, r.long) for r in rows)
+        self._keep(feed_id, found)
+        return found
+
+    def protected(self) -> frozenset[int]:
+        """The standard lines of every wire feed: never stripped."""
+        if self._standard is None:
+            self._standard = {f.id: frozenset(self.state(f.id).standard) for f in self.store.feeds.list()
+                              if f.role == "wire"}
+        if self._protected is None:
+            self._protected = frozenset().union(*self._standard.values())
+        return self._protected
+
+    def changed(self, feed: Feed, state: boiler.Learning) -> None:
+        """The feed's state has learned an entry: a wire's standard lines may have changed."""
+        standard = self._standard
+        if standard is None:
+            return
+        if feed.role == "wire" and standard.get(feed.id) != state.standard:
+            standard[feed.id] = frozenset(state.standard)
+            self._protected = None
+        elif feed.role != "wire" and standard.pop(feed.id, None) is not None:
+            self._protected = None
+
+    def forget_all(self) -> None:
+        """After a rollback: the store holds what was learned."""
+        self._states.clear()
+        self._standard = self._protected = None
+
+    def _keep(self, feed_id: int, state: boiler.Learning) -> None:
+        self._states[feed_id] = state
+        self._states.move_to_end(feed_id)
+        while len(self._states) > self.feeds:
+            self._states.popitem(last=False)
+
+
 class Pipeline:
     def __init__(self, store: Store, matcher: Matcher | None = None, metrics: Metrics | None = None) -> None:
         self.store = store
         self.metrics = metrics
         self.matcher = matcher or Matcher(store)
+        self.learned = _Learned(store)
         self._waiting: list[_Batch] = []
         self._waiting_lock = threading.Lock()
 
@@ -100,6 +164,7 @@ class Pipeline:
                                 self._one(feed, item, batch.now, batch.counts)
                     except Exception as e:
                         batch.error = e
+                        self.learned.forget_all()  # what the batch taught was undone with it
                         if not self.store.in_transaction():
                             raise  # SQLite undid the whole transaction (disk full): the group failed
         except BaseException as e:  # the commit failed: nothing of the group was written
@@ -109,35 +174,24 @@ class Pipeline:
         finally:
             if any(b.error is not None for b in group):
                 self.matcher.forget_all()  # it may hold fingerprints of entries rolled back
+                self.learned.forget_all()
             for batch in group:
                 batch.done = True
 
     def _one(self, feed: Feed, item: Prepared, now: datetime, counts: Counts) -> None:
-        e = item.entry
-        state = self.store.entries.state(feed.id, e.guid)
+        state = self.store.entries.state(feed.id, item.entry.guid)
         if state is not None:
-            entry_id, old_hash = state
-            if old_hash == item.content_hash:
-                counts.unchanged += 1
-                return
-            stored = self.store.entries.get(entry_id)
-            if _same_story_text(stored, e, item.clean):
-                # only the markup changed (attributes, tracking links; or the release that stopped
-                # feedparser rewriting entry HTML): not an update; the new hash spares the next poll
-                self.store.entries.set_content_hash(entry_id, item.content_hash)
-                counts.unchanged += 1
-                return
-            # the same entry with an edited body: an update of that entry, never a new one
-            old = fpmod.fingerprint(stored.text).winnowed  # its rows in the index
-            self.store.entries.update(entry_id, e, entry_text(item.clean), item.content_hash, now, item.feed_text,
-                                    item.article_text)
-            self.store.index.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed,
-                                        item.fp.tokens, replaces=old)
-            self.matcher.forget(entry_id)
-            counts.updated += 1
+            self._update(feed, item, state, now, counts)
             return
+        e = item.entry
+        b = boiler.blocks(item.clean.text)
+        learning = self.learned.state(feed.id)
+        before = dict(learning.learned)
+        seen = boiler.learn(learning, b)  # in place: a failure rebuilds it from the store (forget_all)
+        item = self._stripped(item, b, boiler.removable(learning, feed.role, self.learned.protected()))
         entry_id = self.store.entries.insert(feed.id, e, entry_text(item.clean), item.content_hash, now, item.feed_text,
                                            item.article_text)
+        self._taught(feed, entry_id, before, learning, seen, b, now)
         self.store.index.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed, item.fp.tokens)
         self.matcher.remember(entry_id, item.fp)
         counts.new += 1
@@ -151,6 +205,60 @@ class Pipeline:
         if self.metrics is not None:
             self.metrics.matched(time.perf_counter() - started)
         counts.links += self._apply(entry_id, result, now)
+
+    def _update(self, feed: Feed, item: Prepared, state: tuple[int, str | None], now: datetime,
+                counts: Counts) -> None:
+        """A stored entry seen again: unchanged, or the same entry with an edited body (an update of
+        that entry, never a new one; its text stripped of what its feed has learned, nothing learned)."""
+        entry_id, old_hash = state
+        if old_hash == item.content_hash:
+            counts.unchanged += 1
+            return
+        e = item.entry
+        stored = self.store.entries.get(entry_id)
+        b = boiler.blocks(item.clean.text)
+        stripped = self._stripped(item, b, boiler.removable(self.learned.state(feed.id), feed.role,
+                                                             self.learned.protected()))
+        if _same_story_text(stored, e, item.clean) or _same_story_text(stored, e, stripped.clean):
+            # only the markup changed (attributes, tracking links; or the release that stopped
+            # feedparser rewriting entry HTML): not an update; the new hash spares the next poll
+            self.store.entries.set_content_hash(entry_id, item.content_hash)
+            counts.unchanged += 1
+            return
+        item = stripped
+        old = fpmod.fingerprint(stored.text).winnowed  # its rows in the index
+        self.store.entries.update(entry_id, e, entry_text(item.clean), item.content_hash, now, item.feed_text,
+                                  item.article_text)
+        self.store.index.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed,
+                                          item.fp.tokens, replaces=old)
+        self.matcher.forget(entry_id)
+        counts.updated += 1
+
+    @staticmethod
+    def _stripped(item: Prepared, b: boiler.Blocks, remove: frozenset[int]) -> Prepared:
+        """The entry without the blocks in ``remove``: its text fingerprinted again, its index rows
+        to be read again (the worker read them for the text with the blocks)."""
+        clean = boiler.strip(item.clean, b, remove)
+        if clean is None:
+            return item
+        _ = clean.words
+        fp = fpmod.fingerprint(clean.text)
+        return replace(item, clean=clean, fp=fp, index_rows=None, layout=reusemod.layout(clean.text, fp.tokens))
+
+    def _taught(self, feed: Feed, entry_id: int, before: dict[int, int], after: boiler.Learning, seen: boiler.Seen,
+                b: boiler.Blocks, now: datetime) -> None:
+        """Store what a new entry taught its feed (its window row; the blocks learned, carried, or
+        no longer learned)."""
+        keys, long = seen.blobs()
+        self.store.boiler.add(feed.id, entry_id, WindowRow(seen.serial, seen.story, keys, long), boiler.WINDOW)
+        gone = [k for k in before if k not in after.learned]
+        if gone:
+            self.store.boiler.forget(feed.id, gone)
+        carried = {k: after.learned[k] for k in seen.keys if k in after.learned}
+        if carried:
+            fresh = [k for k in carried if k not in before]
+            self.store.boiler.save(feed.id, carried, boiler.samples(b, fresh) if fresh else {}, now)
+        self.learned.changed(feed, after)
 
     def _apply(self, entry_id: int, result: Decision, now: datetime) -> int:
         if result.update_of is not None:

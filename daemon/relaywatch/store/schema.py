@@ -266,6 +266,26 @@ JOIN entries o ON o.id = r.original_id JOIN feeds fo ON fo.id = o.feed_id
 JOIN entries c ON c.id = r.copy_id JOIN feeds fc ON fc.id = c.feed_id
 LEFT JOIN entries v ON v.id = r.via_id LEFT JOIN feeds fv ON fv.id = v.feed_id;
 """),
+    Migration(10, "boilerplate learned per feed: the window of each feed's last entries, and what it taught", """
+CREATE TABLE boilerplate_window (
+    feed_id INTEGER NOT NULL REFERENCES feeds(id),
+    serial INTEGER NOT NULL,
+    entry_id INTEGER NOT NULL,
+    story INTEGER NOT NULL,
+    keys BLOB NOT NULL,
+    long BLOB NOT NULL,
+    PRIMARY KEY (feed_id, serial)
+) WITHOUT ROWID;
+CREATE TABLE boilerplate (
+    feed_id INTEGER NOT NULL REFERENCES feeds(id),
+    key INTEGER NOT NULL,
+    stories INTEGER NOT NULL,
+    learned_at TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    sample TEXT NOT NULL,
+    PRIMARY KEY (feed_id, key)
+) WITHOUT ROWID;
+"""),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
