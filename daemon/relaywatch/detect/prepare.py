@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from relaywatch.detect import boiler as boilermod
 from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect import reuse as reusemod
 from relaywatch.detect import text as textmod
@@ -37,6 +38,7 @@ class Prepared:
     article_text: str | None = None
     index_rows: IndexRows | None = None  # the index's rows of its fingerprints, read by a worker
     layout: reusemod.Layout | None = None  # its sentences and quotes, read by a worker (None: not yet)
+    blocks: boilermod.Blocks | None = None  # its paragraphs and their keys, for learned boilerplate
 
 
 def content_hash(entry: ParsedEntry) -> str:
@@ -67,4 +69,5 @@ def prepare(entry: ParsedEntry | Draft, article_text: str | None = None) -> Prep
             _ = clean.words
     fp = fpmod.fingerprint(clean.text)
     return Prepared(d.entry, clean, fp, content_hash(d.entry), feed_text,
-                    article_text if feed_text is not None else None, layout=reusemod.layout(clean.text, fp.tokens))
+                    article_text if feed_text is not None else None, layout=reusemod.layout(clean.text, fp.tokens),
+                    blocks=boilermod.blocks(clean.text))

@@ -30,7 +30,6 @@ from datetime import datetime
 
 from relaywatch.detect import boiler
 from relaywatch.detect import fingerprint as fpmod
-from relaywatch.detect import reuse as reusemod
 from relaywatch.detect import text as textmod
 from relaywatch.detect.decide import LABELS, Decision
 from relaywatch.detect.prepare import METHOD, Prepared
@@ -184,7 +183,7 @@ class Pipeline:
             self._update(feed, item, state, now, counts)
             return
         e = item.entry
-        b = boiler.blocks(item.clean.text)
+        b = item.blocks or boiler.blocks(item.clean.text)
         learning = self.learned.state(feed.id)
         before = dict(learning.learned)
         seen = boiler.learn(learning, b)  # in place: a failure rebuilds it from the store (forget_all)
@@ -216,7 +215,7 @@ class Pipeline:
             return
         e = item.entry
         stored = self.store.entries.get(entry_id)
-        b = boiler.blocks(item.clean.text)
+        b = item.blocks or boiler.blocks(item.clean.text)
         stripped = self._stripped(item, b, boiler.removable(self.learned.state(feed.id), feed.role,
                                                              self.learned.protected()))
         if _same_story_text(stored, e, item.clean) or _same_story_text(stored, e, stripped.clean):
@@ -237,13 +236,13 @@ class Pipeline:
     @staticmethod
     def _stripped(item: Prepared, b: boiler.Blocks, remove: frozenset[int]) -> Prepared:
         """The entry without the blocks in ``remove``: its text fingerprinted again, its index rows
-        to be read again (the worker read them for the text with the blocks)."""
+        and its sentences to be read again (the worker read them for the text with the blocks)."""
         clean = boiler.strip(item.clean, b, remove)
         if clean is None:
             return item
         _ = clean.words
         fp = fpmod.fingerprint(clean.text)
-        return replace(item, clean=clean, fp=fp, index_rows=None, layout=reusemod.layout(clean.text, fp.tokens))
+        return replace(item, clean=clean, fp=fp, index_rows=None, layout=None, blocks=None)
 
     def _taught(self, feed: Feed, entry_id: int, before: dict[int, int], after: boiler.Learning, seen: boiler.Seen,
                 b: boiler.Blocks, now: datetime) -> None:
