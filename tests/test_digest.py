@@ -253,7 +253,7 @@ def test_html_part_escapes_what_feeds_say_and_the_text_part_keeps_it() -> None:
     assert doc.xpath("//h3")[0].text_content() == f"1. {nasty}"
     assert doc.xpath("//h3/a/@href") == ['https://wire.example/a?b=1&c="2"']   # the one http(s) link
     text = render_text(content)
-    assert f"1. {nasty}\n" in text and "- <i>relay</i>, +1h 00m, verbatim 100%" in text
+    assert f"1. {nasty}\n" in text and "- <i>relay</i>, +1h 00m, verbatim, 100% used" in text
 
 
 def test_cli_send_delivers_both_parts_and_records(db: Path, tmp_path: Path, smtp: tuple[Collector, int],

@@ -87,6 +87,16 @@ class Copy:
     def lag(self) -> str:
         return format_lag(self.lag_seconds)
 
+    @property
+    def kind_added(self) -> str:
+        """The kind with the words the page added: "verbatim +42 words"."""
+        return kind_label(self.kind, self.added_words)
+
+    @property
+    def taken(self) -> str:
+        """How much of the copy comes from the original: "6/7 sentences, 85%"."""
+        return taken_label(self.copy_share, self.copy_sentences, self.taken_sentences)
+
     def as_dict(self) -> dict[str, Any]:
         return dict(_dict(self), lag=self.lag, chain=list(self.chain))
 

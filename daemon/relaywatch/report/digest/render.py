@@ -65,9 +65,9 @@ def via_note(c: Copy) -> str:
 
 def copies_table(story: Story, indent: str = "   ") -> str:
     """A story's copies as an indented plain-text table; the chain column only when a copy has one."""
-    rows = [{"lag": c.lag, "feed": c.feed, "kind": c.kind, "coverage": percent(c.coverage),
-             "credited": c.credited, "via": chain(c)} for c in story.copies]
-    cols = [("lag", "lag"), ("feed", "copy"), ("kind", "kind"), ("coverage", "coverage"),
+    rows = [{"lag": c.lag, "feed": c.feed, "kind": c.kind_added, "coverage": percent(c.coverage),
+             "taken": c.taken, "credited": c.credited, "via": chain(c)} for c in story.copies]
+    cols = [("lag", "lag"), ("feed", "copy"), ("kind", "kind"), ("coverage", "used"), ("taken", "from original"),
             ("credited", "credited")]
     if any(r["via"] for r in rows):
         cols.append(("via", "chain"))
