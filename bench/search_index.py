@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 
 from benchkit import build, ingest
-from relaywatch.report.questions import search
+from relaywatch.report.lookup import search
 from relaywatch.store import Store
 from relaywatch.store.entries import _unspaced
 from relaywatch.store.schema import holds_unspaced

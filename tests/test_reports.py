@@ -20,12 +20,11 @@ import yaml
 from relaywatch import cli
 from relaywatch.config import parse_config
 from relaywatch.poll.archive import ingest_file
+from relaywatch.report.lookup import feed_status, search
 from relaywatch.report.questions import (
     ReportError,
-    feed_status,
     outlets,
     percentile,
-    search,
     stories,
     story,
 )

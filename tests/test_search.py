@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from relaywatch.poll.archive import ingest_file
-from relaywatch.report.questions import ReportError, search
+from relaywatch.report.lookup import search
+from relaywatch.report.questions import ReportError
 from relaywatch.store import Store
 
 from . import report_data

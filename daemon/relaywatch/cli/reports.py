@@ -124,7 +124,7 @@ def search_cmd(state: CliState, text: tuple[str, ...], limit: int, fts: bool, as
     words (quotes, *, AND, OR are searched for as they are, unless --fts). In Chinese, Japanese,
     Korean, Thai and other scripts written without spaces, a word is found inside longer text (2
     characters or more)."""
-    from relaywatch.report.questions import search, search_table
+    from relaywatch.report.lookup import search, search_table
     from relaywatch.store.entries import search_terms
 
     words = " ".join(text)
@@ -146,7 +146,7 @@ def status_cmd(state: CliState, include_all: bool, as_json: bool) -> None:
     """Each feed's health (last poll, HTTP status, failures in a row, next poll) and the digests
     of the last 14 days."""
     from relaywatch.poll.scheduler import sync_feeds
-    from relaywatch.report.questions import feed_status, status_table
+    from relaywatch.report.lookup import feed_status, status_table
 
     with state.store() as store:
         sync_feeds(state.config, store)

@@ -24,15 +24,14 @@ import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from relaywatch.detect import fingerprint as fpmod
-from relaywatch.detect.align import align
-from relaywatch.detect.measure import Measure, found_edited, measure, own_words, shares, substituted, swaps
+from relaywatch.detect.label import make_link
+from relaywatch.detect.measure import Measure, found_edited, measure, own_words
 from relaywatch.detect.reuse import Layout, figures_of, layout, reuse
-from relaywatch.detect.text import CleanText, credits_name
+from relaywatch.detect.text import CleanText
 from relaywatch.models import Link, StoredEntry
 
 LABELS = 3  # the version of the labelling rules (3: kind on the original's words alone; credits anywhere)
@@ -230,51 +229,6 @@ def _precedes(new: StoredEntry, root: StoredEntry) -> bool:
     if root.role == "wire" and new.role != "wire":
         return False
     return new.when < root.when
-
-
-def make_link(copy: StoredEntry, copy_fp: fpmod.Fingerprint, clean: CleanText, root: Known, m: Measure,
-              via: int | None, p: MatchParams, lay: Layout | None = None) -> Link:
-    """The link of a copy to its original; ``m`` measures the copy (a) against it (b). ``kind`` and
-    the words added come from aligning the two texts (``align``); the coverages of an edited copy
-    count the words it changed in place (``found_edited``)."""
-    anomaly = "copy dated before its original" if copy.when < root.entry.when else None
-    lag = (copy.when - root.entry.when).total_seconds()
-    credit_link = linked_to(clean.links, root.entry.url)
-    credited = credit_link is not None or credits_name(clean, root.entry.credit_names)
-    al = align(root.fp.words.tolist(), copy_fp.words.tolist(), p.edit_tokens)
-    k = al.kind(p.edit_words, p.verbatim_coverage)
-    sw = swaps(copy_fp, root.fp, m)
-    if k != "edited" and substituted(m, sw[0]) >= p.edit_words:
-        k = "edited"
-    coverage, copy_share = m.b_cov, m.a_cov
-    found = m.a_mask  # a whole copy, an excerpt: its words are the original's, found exactly
-    if k == "edited":
-        edited = found_edited(copy_fp, root.fp, m, p.edit_tokens, sw)
-        copy_share, coverage = shares(edited)
-        found = edited[0]
-    figures = frozenset() if found.all() else figures_of(root.entry.text)
-    taken = reuse(lay or layout(clean.text, copy_fp.tokens), found, figures)
-    return Link(root.id, copy.id, via, k, coverage, copy_share, lag, credited, anomaly,
-                al.added_before, al.added_inside, al.added_after, credit_link, taken.sentences, taken.kept)
-
-
-def _site(url: str) -> str:
-    host = (urlsplit(url).hostname or "").lower()
-    return host[4:] if host.startswith("www.") else host
-
-
-def linked_to(hrefs: Iterable[str], original_url: str) -> str | None:
-    """The copy's link that credits the original: to its page, else to its site (absolute links
-    only: a relative one points into the copy's own site)."""
-    if not original_url:
-        return None
-    absolute = [h for h in hrefs if urlsplit(h).scheme in ("http", "https")]
-    page = original_url.rstrip("/")
-    for h in absolute:
-        if h.rstrip("/") == page:
-            return h
-    site = _site(original_url)
-    return next((h for h in absolute if site and _site(h) == site), None)
 
 
 # -- via: the copy the new entry was taken from ----------------------------------------------------

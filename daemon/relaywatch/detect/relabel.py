@@ -15,7 +15,8 @@ from dataclasses import replace
 
 from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect import text as textmod
-from relaywatch.detect.decide import Known, MatchParams, make_link
+from relaywatch.detect.decide import Known, MatchParams
+from relaywatch.detect.label import make_link
 from relaywatch.detect.measure import measure
 from relaywatch.models import Link, StoredEntry
 

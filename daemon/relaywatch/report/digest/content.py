@@ -13,13 +13,12 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from relaywatch.errors import RelaywatchError
+from relaywatch.report.lookup import FeedHealth, feed_status
 from relaywatch.report.questions import (
     Copy,
-    FeedHealth,
     OutletStats,
     Story,
     copies_between,
-    feed_status,
     found_late,
     outlet_stats,
 )
