@@ -15,6 +15,7 @@ FOOTER = "<p>Share this article: Facebook | X | WhatsApp | Email</p><p>© 2026 T
 CREDITED = {
     "merged": ps(STORY[:-1] + [STORY[-1] + " Source: Meridian Wire."]),
     "after a dash": ps(STORY[:-1] + [STORY[-1] + " - Meridian Wire"]),
+    "in parentheses": ps(STORY[:-1] + [STORY[-1] + " (Meridian Wire)"]),
     "reporting by": ps(STORY[:-1] + [STORY[-1] + " Reporting by Meridian Wire."]),
     "line then footer": ps(STORY + ["Source: Meridian Wire"]) + FOOTER,
     "byline after an intro": ps([INTRO, "By Meridian Wire staff"] + STORY),

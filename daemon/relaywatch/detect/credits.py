@@ -60,8 +60,8 @@ TRAILING = re.compile(
     rf"\((?:{_BY_WORDS}) by [^()]{{1,200}}\))[.。]?$",
     re.I,
 )
-# "... the ministry said. - Reuters", "... said. Reporting by Reuters." (after the last sentence)
-TRAILING_NAME = re.compile(r"(?<=[.!?\"')\]])\s+-{1,3}\s*(?P<credit>[A-Z][\w.&'-]*(?: [A-Z][\w.&'-]*){0,3})\.?$")
+# "... the ministry said. - Reuters", "... said. (Reuters)", "... said. Reporting by Reuters."
+TRAILING_NAME = re.compile(r"(?<=[.!?\"')\]])\s+(?:-{1,3}\s*|\()(?P<credit>[A-Z][\w.&'-]*(?: [A-Z][\w.&'-]*){0,3})\)?\.?$")
 TRAILING_BY = re.compile(rf"(?<=[.!?\"')\]])\s+(?P<credit>(?:{_BY_WORDS}) by [^().!?]{{1,100}})\.?$", re.I)
 BYLINE = re.compile(r"^(?:by|By|BY)\s+(?P<names>\S.{0,100}?)\.?$")
 _BYLINE_LOWER = frozenset(
@@ -110,7 +110,7 @@ def trailing(para: str) -> tuple[str, str | None]:
     m = None
     if ":" in para[-75:] or para.rstrip(".。 ").endswith(")"):
         m = TRAILING.search(tail)
-    if m is None and "-" in para[-60:]:
+    if m is None and ("-" in para[-60:] or para.rstrip(". ").endswith(")")):
         m = TRAILING_NAME.search(tail)
     if m is None and " by " in para[-130:].lower():
         m = TRAILING_BY.search(tail)
