@@ -61,7 +61,8 @@ TRAILING = re.compile(
     re.I,
 )
 # "... the ministry said. - Reuters", "... said. (Reuters)", "... said. Reporting by Reuters."
-TRAILING_NAME = re.compile(r"(?<=[.!?\"')\]])\s+(?:-{1,3}\s*|\()(?P<credit>[A-Z][\w.&'-]*(?: [A-Z][\w.&'-]*){0,3})\)?\.?$")
+TRAILING_NAME = re.compile(r"(?<=[.!?\"')\]])\s+(?:-{1,3}\s*|\()"
+                           r"(?P<credit>[A-Z][\w.&'-]*(?: [A-Z][\w.&'-]*){0,3})\)?\.?$")
 TRAILING_BY = re.compile(rf"(?<=[.!?\"')\]])\s+(?P<credit>(?:{_BY_WORDS}) by [^().!?]{{1,100}})\.?$", re.I)
 BYLINE = re.compile(r"^(?:by|By|BY)\s+(?P<names>\S.{0,100}?)\.?$")
 _BYLINE_LOWER = frozenset(
