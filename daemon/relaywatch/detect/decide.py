@@ -137,7 +137,7 @@ def derives(new: New, other: Known, m: Measure, p: MatchParams) -> bool:
     if reuse(copy, mask, figures).derived:  # found exactly: no need to look for swapped words
         return True
     am, bm = found_edited(new.fp, other.fp, m, p.edit_tokens)
-    return reuse(copy, bm if mask is m.b_mask else am, figures).derived
+    return reuse(copy, bm if mask is m.b_mask else am, figures, mask).derived
 
 
 def shortlist(hits: Mapping[int, tuple[int, float]], fingerprints: int, p: MatchParams) -> list[int]:

@@ -11,9 +11,11 @@ quotation marks:
 - a word of the copy is **found** when it lies in a run of four words the original also has, or
   is edited in place (one word of such a run swapped for another, or a gap of at most a few words
   between found words: ``measure.found_edited``);
-- a sentence is **taken** when at least 60% of its narrative words, and at least
-  ``MIN_WORDS`` of them, are found. A sentence that only holds a shared name, figure or phrase
-  (the charge's wording) is not; a quote shared by two reports is no evidence at all;
+- a sentence is **taken** when at least 60% of its narrative words, and at least ``MIN_WORDS``
+  of them, are found, ``RUN`` of them exactly and in a row (text that only shares stock phrases,
+  "said in a statement on", seldom has such a run). A sentence that only holds a shared name,
+  figure or phrase (the charge's wording) is not; a quote shared by two reports is no evidence
+  at all;
 - the copy **derives** from the original when at least two of its sentences are taken, or one
   that is ``BRIEF_SHARE`` of its words or more (a news-in-brief of one wire sentence, a short
   item built around one). One sentence in a long story is not enough: two reports of one agency
@@ -42,7 +44,8 @@ MIN_WORDS = 8       # narrative words a taken sentence has found, at least
 BRIEF_SHARE = 0.2   # one taken sentence this share of the copy's words derives it
 MOSTLY = 0.6        # a copy this much made of the original's words, in two sentences of it, derives from it
 KEPT_WORDS = 3      # a sentence of at least this many words counts in the share of sentences taken
-TAKEN_SHARE = 0.6   # share of a sentence's narrative words found to take it
+TAKEN_SHARE = 0.6   # share of a sentence's narrative words found to take it, with
+RUN = 6             # a run of this many of them found exactly, in a row (common phrases are shorter)
 
 # a sentence ends at . ! ? (not after an initial, "U.S.", or a title such as "Mr."), at a
 # paragraph break, and at a CJK full stop
@@ -153,7 +156,20 @@ class Reuse:
         return self.kept / self.sentences if self.sentences else 0.0
 
 
-def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset()) -> Reuse:
+def _longest(s: np.ndarray, hit: np.ndarray, count: int) -> np.ndarray:
+    """Per sentence (``s``: the sentence of each token): the longest run of ``hit`` tokens in a row."""
+    longest = np.zeros(count, dtype=np.int64)
+    if not hit.any():
+        return longest
+    start = hit.copy()
+    start[1:] &= ~hit[:-1] | (s[1:] != s[:-1])
+    lengths = np.bincount(np.cumsum(start)[hit])[1:]  # the length of each run, in order
+    np.maximum.at(longest, s[np.flatnonzero(start)], lengths)
+    return longest
+
+
+def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset(),
+          exact: np.ndarray | None = None) -> Reuse:
     """The copy's sentences taken from an original, its words ``found`` there (one bool a token);
     ``figures``: the original's (``figures_of``). A sentence whose figures are mostly not the
     original's is not taken, however many of its words are (two reports from one template:
@@ -182,7 +198,8 @@ def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset())
     narr = np.bincount(s, weights=narrative, minlength=count)
     narr_found = np.bincount(s, weights=narrative & found, minlength=count)
     all_found = np.bincount(s, weights=found, minlength=count)
-    taken = (narr_found >= TAKEN_SHARE * narr) & (narr_found >= MIN_WORDS) & (wrong <= figs / 2)
+    run = _longest(s, narrative & (found if exact is None else exact), count)
+    taken = (narr_found >= TAKEN_SHARE * narr) & (narr_found >= MIN_WORDS) & (wrong <= figs / 2) & (run >= RUN)
     quote = ~taken & (narr < MIN_WORDS) & (wrong <= figs / 2) & (all_found >= TAKEN_SHARE * total) \
         & (all_found >= MIN_WORDS)
     kept = (all_found >= TAKEN_SHARE * total) & (total >= KEPT_WORDS) & (wrong <= figs / 2)
