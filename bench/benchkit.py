@@ -6,6 +6,7 @@ data. Every figure comes from relaywatch's real pipeline writing a real SQLite f
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import resource
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -38,6 +40,16 @@ def need(path: Path) -> Path:
     if not path.exists():
         sys.exit(f"bench: {path} is absent (the shared corpora and tools sit beside the checkout)")
     return path
+
+
+def load_generator() -> Any:
+    """The shared generator (``../shared/tools/make_reuse_bench.py``) as a module: its Reuters
+    loader and helpers."""
+    spec = importlib.util.spec_from_file_location("make_reuse_bench", need(TOOLS / "make_reuse_bench.py"))
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def build(out: Path, originals: int, copies: int, seed: int) -> Path:

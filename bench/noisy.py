@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import importlib.util
 import json
 import random
 import re
@@ -63,7 +62,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from benchkit import TOOLS, build, ingest, links_json, need, score
+from benchkit import build, ingest, links_json, load_generator, score
 
 CATEGORIES = ("caption", "intro", "related", "nav", "footer", "ad", "credit-variants")
 KINDS = ("verbatim", "excerpt", "edited")
@@ -400,13 +399,6 @@ class Noisy:
     noise: list[dict]
 
 
-def _load_generator():
-    spec = importlib.util.spec_from_file_location("make_reuse_bench", need(TOOLS / "make_reuse_bench.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def _grams(paras: list[str]) -> set[str]:
     words = re.findall(r"\w+", " ".join(paras).lower())
     return {" ".join(words[i:i + 8]) for i in range(len(words) - 7)}
@@ -417,7 +409,7 @@ def unrelated_stories(entries: list[dict], feeds: list[dict], n: int, seed: int)
     10% of their word 8-grams with any story of the set or with each other."""
     if n <= 0:
         return []
-    gen = _load_generator()
+    gen = load_generator()
     docs = gen.load_reuters()
     in_set = {e["url"].rsplit("/", 1)[1] for e in entries if e["role"] == "wire"}
     seen: dict[str, list[int]] = {}

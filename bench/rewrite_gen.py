@@ -26,14 +26,13 @@ Output folder: entries.jsonl, feeds.json, truth.jsonl (``copy_url``, ``original_
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import random
 import re
 from datetime import timedelta
 from pathlib import Path
 
-from benchkit import TOOLS, need
+from benchkit import load_generator
 
 OUTLETS = ["Northern Gazette", "Evening Courier", "Valley Times", "Coastal Herald", "City Post"]
 ABBREV = re.compile(r"(?:\b(?:U\.S|U\.K|Inc|Corp|Co|Ltd|Mr|Mrs|Dr|St|Jan|Feb|Mar|Apr|Aug|Sept|Sep|Oct|Nov|Dec|"
@@ -51,13 +50,6 @@ SYNONYMS = {
 TENSE = [("said", "says"), (" has ", " had "), (" will ", " would "), (" is ", " was "), (" are ", " were ")]
 LEADS = ["{title}.", "{title}, on {day}.", "{title}: the details."]
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
-
-
-def load_generator():
-    spec = importlib.util.spec_from_file_location("make_reuse_bench", need(TOOLS / "make_reuse_bench.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def sentences(paras: list[str]) -> list[str]:
