@@ -176,6 +176,8 @@ class FetchConfig(_Model):
     per_host_delay: Annotated[float, _between(0, 3600)] = _s(1.0, "seconds between two requests to one host")
     contact: str = _s("", "URL or e-mail put in the User-Agent so publishers can reach you")
     respect_robots: bool = _s(True, "obey robots.txt for article pages")
+    allow_private_networks: bool = _s(
+        False, "let links found in feeds (article pages) reach loopback, LAN and link-local addresses")
 
 
 class SchedulerConfig(_Model):
