@@ -41,8 +41,9 @@ def full_text(seed: int) -> str:
 
 
 def config(tmp_path: Path, extra_defaults: str = "", extra: str = "") -> Config:
+    """The article pages are served on 127.0.0.1: these tests opt in to private networks."""
     return parse_config(f'[database]\npath = "{tmp_path / "a.db"}"\n[defaults]\nsummary_words = 60\n'
-                        f"{extra_defaults}[fetch]\nper_host_delay = 0\n{extra}")
+                        f"{extra_defaults}[fetch]\nper_host_delay = 0\nallow_private_networks = true\n{extra}")
 
 
 @pytest.fixture
@@ -145,7 +146,7 @@ def test_fetch_article_setting(tmp_path: Path, feed_setting: bool | None, summar
             "<link>http://127.0.0.1/s1</link>", f"<link>{srv.url('/a/1.html')}</link>")
         srv.route("/f.xml", Response(body.encode()))
         cfg = parse_config(f'[database]\npath = "{tmp_path / "a.db"}"\n[defaults]\nsummary_words = {summary_words}\n'
-                           "[fetch]\nper_host_delay = 0\n")
+                           "[fetch]\nper_host_delay = 0\nallow_private_networks = true\n")
         store = Store(cfg.database.path)
         feed = store.feeds.upsert("f", srv.url("/f.xml"), "outlet", (), 1800, "cli", feed_setting)
         Poller(cfg, store).poll(feed)

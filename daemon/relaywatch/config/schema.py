@@ -185,6 +185,10 @@ class SchedulerConfig(_Model):
     jitter: Annotated[int, _between(0, DAY)] = _s(30, "seconds of random delay added to each scheduled poll")
     processes: Annotated[int, _between(0, 256)] = _s(
         2, "worker processes that parse large feeds and clean and fingerprint their entries (0: none)")
+    fingerprint_cache_mb: Annotated[int, _between(1, 65536)] = _s(
+        128, "MiB of recent entries' fingerprints kept in memory for matching (read back from the database past it)")
+    article_cache_mb: Annotated[int, _between(1, 65536)] = _s(
+        16, "MiB of article page texts kept in memory (each page is fetched once)")
 
 
 class DigestConfig(_Model):

@@ -32,7 +32,7 @@ from relaywatch import __version__
 from relaywatch.config import FetchConfig
 from relaywatch.poll.fetcherrors import AddressRefused, FetchError, HostBusy
 from relaywatch.poll.hostlimit import HostLimiter
-from relaywatch.poll.netguard import AddressPolicy, Resolver, system_resolver
+from relaywatch.poll.netguard import AddressPolicy
 from relaywatch.poll.transport import WATCHDOG, Guard, GuardedAdapter, on_this_thread
 
 __all__ = ["AddressRefused", "FetchError", "FetchResult", "Fetcher", "HostBusy", "HostLimiter", "parse_retry_after",
@@ -115,14 +115,14 @@ def _session(cfg: FetchConfig, policy: AddressPolicy | None) -> requests.Session
 
 class Fetcher:
     """``get`` fetches a URL the user configured (``session``); ``get(..., from_content=True)`` one
-    found in feed content (``content_session``: its connections go where ``netguard`` allows).
-    ``resolver`` resolves the host names of the latter (the system's by default)."""
+    found in feed content (``content_session``: its connections go where ``policy`` allows; by
+    default public addresses only, unless ``cfg.allow_private_networks``)."""
 
     def __init__(self, cfg: FetchConfig, limiter: HostLimiter | None = None,
-                 resolver: Resolver = system_resolver) -> None:
+                 policy: AddressPolicy | None = None) -> None:
         self.cfg = cfg
         self.session = _session(cfg, None)
-        self.content_session = _session(cfg, AddressPolicy(cfg.allow_private_networks, resolver))
+        self.content_session = _session(cfg, policy or AddressPolicy(cfg.allow_private_networks))
         self.limiter = limiter or HostLimiter(cfg.per_host_concurrency, cfg.per_host_delay)
 
     def close(self) -> None:

@@ -84,11 +84,14 @@ def _ip(text: str) -> IP:
 
 @dataclass(frozen=True)
 class AddressPolicy:
-    """How a request from feed content connects: only to public addresses (unless ``allow_private``),
-    resolving names with ``resolver`` (the system's; tests give their own)."""
+    """How a request from feed content connects: only to addresses ``refuse`` finds nothing against
+    (unless ``allow_private``), resolving names with ``resolver``. Both default to the real thing;
+    tests, which cannot reach a public address, give a resolver and a ``refuse`` that takes one
+    loopback address for a public one."""
 
     allow_private: bool = False
     resolver: Resolver = field(default=system_resolver)
+    refuse: Callable[[IP], str | None] = field(default=refusal)
 
     def connect(self, host: str, port: int, timeout: float | None,
                 options: Iterable[tuple[int, int, int | bytes]] = ()) -> socket.socket:
@@ -97,7 +100,7 @@ class AddressPolicy:
         refused: list[str] = []
         error: OSError | None = None
         for family, kind, proto, _name, addr in self.resolver(host, port):
-            why = None if self.allow_private else refusal(_ip(addr[0]))
+            why = None if self.allow_private else self.refuse(_ip(addr[0]))
             if why:
                 refused.append(f"{_ip(addr[0])} ({why})")
                 continue
@@ -126,6 +129,6 @@ class AddressPolicy:
         if self.allow_private:
             return
         peer = _ip(sock.getpeername()[0])
-        why = refusal(peer)
+        why = self.refuse(peer)
         if why:
             raise AddressRefused(f"refusing {host}: connected to {peer} ({why})")

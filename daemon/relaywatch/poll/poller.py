@@ -41,6 +41,8 @@ from relaywatch.models import Feed, PollOutcome
 from relaywatch.poll.articles import ArticleFetcher, ArticlePolicy
 from relaywatch.poll.feeds import FeedDocument, parse_feed
 from relaywatch.poll.http import Fetcher, FetchError, HostBusy
+from relaywatch.record.cache import MIB
+from relaywatch.record.matcher import Matcher
 from relaywatch.record.pipeline import Counts, Pipeline
 from relaywatch.runtime import tune_gc
 from relaywatch.store import Store, stored_content_hashes, utcnow
@@ -153,10 +155,11 @@ class Poller:
                  fetcher: Fetcher | None = None, rng: random.Random | None = None) -> None:
         self.config = config
         self.store = store
-        self.pipeline = pipeline or Pipeline(store)
+        self.pipeline = pipeline or Pipeline(
+            store, Matcher(store, cache_bytes=config.scheduler.fingerprint_cache_mb * MIB))
         self.fetcher = fetcher or Fetcher(config.fetch)
         self.articles = ArticleFetcher(self.fetcher, config.fetch, config.defaults.fetch_article,
-                                       config.defaults.summary_words)
+                                       config.defaults.summary_words, config.scheduler.article_cache_mb * MIB)
         self.rng = rng or random.Random()
         self.max_backoff = parse_interval(config.defaults.max_backoff)
         self._pool: ProcessPoolExecutor | None = None
