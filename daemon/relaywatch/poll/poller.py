@@ -41,6 +41,7 @@ from relaywatch.models import Feed, PollOutcome
 from relaywatch.poll.articles import ArticleFetcher, ArticlePolicy
 from relaywatch.poll.feeds import FeedDocument, parse_feed
 from relaywatch.poll.http import Fetcher, FetchError, HostBusy
+from relaywatch.poll.workers import die_with_parent
 from relaywatch.record.cache import MIB
 from relaywatch.record.matcher import Matcher
 from relaywatch.record.pipeline import Counts, Pipeline
@@ -118,8 +119,9 @@ def _prepare_pair(pair: tuple[Draft, str | None]) -> Prepared:
 
 
 def _worker_start() -> None:
-    """Worker process start: yield the CPU to the polling process (a sandbox may forbid it); the
-    collector tuned as in the daemon."""
+    """Worker process start: end with the daemon (quietly, even after a SIGKILL); yield the CPU to
+    the polling process (a sandbox may forbid it); the collector tuned as in the daemon."""
+    die_with_parent()
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICE)
     tune_gc()
