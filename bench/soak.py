@@ -169,7 +169,7 @@ def stored(db: Path) -> tuple[int, int]:
         return 0, 0
 
 
-def report(samples: list[tuple[float, int, int, int, int]], label: str) -> None:
+def report(samples: list[Sample], label: str) -> None:
     print(f"\n{label}: {len(samples)} samples")
     print("   min   daemon MB  +workers MB  entries  links")
     for t, own, total, entries, links in samples:
@@ -178,11 +178,30 @@ def report(samples: list[tuple[float, int, int, int, int]], label: str) -> None:
     half = [s for s in samples if s[0] >= samples[-1][0] / 2]
     for name, idx in (("daemon", 1), ("daemon + workers", 2)):
         lo, hi = min(s[idx] for s in half) / 1024, max(s[idx] for s in half) / 1024
-        first = next((s[idx] for s in samples if s[idx]), 0) / 1024
+        first = next((s[idx] for s in samples if s[0] >= 60), samples[-1][idx]) / 1024
         growth = 100 * (hi - lo) / lo
         verdict = "flat" if growth <= 10 else "NOT flat"
-        print(f"{name}: {first:.1f} MB at start, last half {lo:.1f}-{hi:.1f} MB "
-              f"(+{growth:.1f}%): {verdict} within 10%")
+        print(f"{name}: {first:.1f} MB after a minute, {max(s[idx] for s in samples) / 1024:.1f} MB at most; "
+              f"last half {lo:.1f}-{hi:.1f} MB (+{growth:.1f}%): {verdict} within 10%")
+
+
+Sample = tuple[float, int, int, int, int]  # seconds, daemon KiB, daemon + workers KiB, entries, links
+
+
+def watch(daemon: subprocess.Popen[bytes], folder: Path, minutes: float, every: float) -> list[Sample]:
+    """The daemon's memory and the database's rows every ``every`` seconds for ``minutes``."""
+    samples: list[Sample] = []
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < minutes * 60:
+        if daemon.poll() is not None:
+            sys.exit(f"soak: the daemon exited with {daemon.returncode}: {(folder / 'daemon.log').read_text()[-2000:]}")
+        entries_n, links_n = stored(folder / "soak.db")
+        samples.append((time.monotonic() - t0, own_rss_kib(daemon.pid), rss_kib(daemon.pid), entries_n, links_n))
+        if len(samples) % 6 == 1:
+            print(f"  {samples[-1][0] / 60:5.1f} min: {samples[-1][1] / 1024:.1f} MB, "
+                  f"{entries_n:,} entries, {links_n:,} links", file=sys.stderr, flush=True)
+        time.sleep(every)
+    return samples
 
 
 def main() -> None:
@@ -216,20 +235,8 @@ def main() -> None:
         cmd = [sys.executable, "-c", "from relaywatch.cli import main; main()", "--config", str(config), "-q", "run"]
         log = (folder / "daemon.log").open("w")
         daemon = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        samples: list[tuple[float, int, int, int, int]] = []
         try:
-            t0 = time.monotonic()
-            while time.monotonic() - t0 < args.minutes * 60:
-                if daemon.poll() is not None:
-                    sys.exit(f"soak: the daemon exited with {daemon.returncode}: "
-                             f"{(folder / 'daemon.log').read_text()[-2000:]}")
-                entries_n, links_n = stored(folder / "soak.db")
-                samples.append((time.monotonic() - t0, own_rss_kib(daemon.pid), rss_kib(daemon.pid),
-                                entries_n, links_n))
-                if len(samples) % 6 == 1:
-                    print(f"  {samples[-1][0] / 60:5.1f} min: {samples[-1][1] / 1024:.1f} MB, "
-                          f"{entries_n:,} entries, {links_n:,} links", file=sys.stderr, flush=True)
-                time.sleep(args.sample)
+            samples = watch(daemon, folder, args.minutes, args.sample)
         finally:
             daemon.send_signal(signal.SIGTERM)
             try:

@@ -132,12 +132,9 @@ class Fetcher:
     def get(self, url: str, etag: str | None = None, last_modified: str | None = None,
             accept: str | None = None, from_content: bool = False) -> FetchResult:
         """GET with redirects, limits and conditional headers; FetchError on any failure
-        (:class:`AddressRefused`: ``from_content`` and a hop led to a private network).
-
-        The clock of ``total_timeout`` starts when the first request is sent (after the wait
-        for the host's politeness slot, itself bounded by ``total_timeout``) and covers every
-        redirect hop, the headers and the body.
-        """
+        (:class:`AddressRefused`: ``from_content`` and a hop led to a private network). The clock
+        of ``total_timeout`` starts when the first request is sent (after the wait for the host's
+        politeness slot, itself bounded by ``total_timeout``) and covers every hop, headers, body."""
         started = time.monotonic()
         headers = {}
         if etag:
