@@ -199,3 +199,17 @@ def test_entry_linking_inward_is_stored_from_its_feed_text(tmp_path: Path, caplo
         row = store.query("SELECT text, article_text FROM entries")[0]
         assert row["article_text"] is None and "harbour closed on Tuesday" in row["text"]
         store.close()
+
+
+def test_environment_proxy_not_used_for_links_in_feeds(outside: TestServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With $HTTP_PROXY set, a link from a feed still goes straight to the address that was checked
+    (through a proxy, the proxy would choose the address); a configured feed uses the proxy."""
+    with TestServer("127.0.0.1") as proxy:
+        proxy.route("/page", Response(b"via the proxy"))
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+        monkeypatch.setenv("NO_PROXY", "")
+        f = Fetcher(cfg(), policy=policy({"public.example.org": ["127.0.0.2"]}))
+        url = f"http://public.example.org:{outside.port}/page"
+        assert f.get(url, from_content=True).body == PAGE
+        assert proxy.hits_for("/page") == [] and len(outside.hits_for("/page")) == 1
+        assert f.get(url).body == b"via the proxy"

@@ -41,6 +41,13 @@ __all__ = ["AddressRefused", "FetchError", "FetchResult", "Fetcher", "HostBusy",
 MAX_RETRY_AFTER = 86400.0  # a Retry-After longer than a day is not believed
 
 
+def _direct() -> dict[str, str | None]:
+    """``proxies`` for a request from feed content: direct, not through $HTTP_PROXY / $ALL_PROXY,
+    since the address the guard checks must be the one connected to (a None drops the environment's
+    value in requests; a new dict each time, as requests adds to it)."""
+    return {"http": None, "https": None, "all": None}
+
+
 @dataclass
 class FetchResult:
     status: int
@@ -108,8 +115,6 @@ def _session(cfg: FetchConfig, policy: AddressPolicy | None) -> requests.Session
         "Connection": "close",
     })
     session.max_redirects = cfg.max_redirects
-    if policy is not None and not policy.allow_private:
-        session.trust_env = False  # no $HTTP_PROXY: the address checked must be the one connected to
     return session
 
 
@@ -188,6 +193,7 @@ class Fetcher:
         try:
             session = self.content_session if from_content else self.session
             return session.get(url, headers=headers, stream=True, allow_redirects=False,
+                               proxies=_direct() if from_content and not self.cfg.allow_private_networks else None,
                                timeout=(min(self.cfg.connect_timeout, remaining),
                                         min(self.cfg.read_timeout, remaining)))
         except requests.exceptions.ConnectTimeout as e:
