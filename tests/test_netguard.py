@@ -154,6 +154,16 @@ def test_redirect_inward_refused(outside: TestServer, inside: TestServer, target
     assert f.get(f"http://public.example.org:{outside.port}/page", from_content=True).body == PAGE
 
 
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback (::1) to serve on")
 def test_ipv6_loopback_refused() -> None:
     with TestServer("::1") as v6:
         v6.route("/admin", Response(PAGE))
