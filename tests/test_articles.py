@@ -6,8 +6,10 @@ import random
 from pathlib import Path
 
 import pytest
-from relaywatch.config import Config, parse_config
+from relaywatch.config import Config, FetchConfig, parse_config
 from relaywatch.models import PollOutcome
+from relaywatch.poll import articles
+from relaywatch.poll.http import Fetcher
 from relaywatch.poll.poller import Poller
 from relaywatch.store import Store
 
@@ -152,3 +154,18 @@ def test_fetch_article_setting(tmp_path: Path, feed_setting: bool | None, summar
         Poller(cfg, store).poll(feed)
         assert (len(srv.hits_for("/a/1.html")) == 1) == fetched
         store.close()
+
+
+def test_robots_rules_of_many_hosts_do_not_pile_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``ROBOTS_HOSTS`` hosts, the rules whose time is up are dropped (here: at once)."""
+    monkeypatch.setattr(articles, "ROBOTS_HOSTS", 2)
+    monkeypatch.setattr(articles, "ROBOTS_TTL", 0.0)
+    cfg = FetchConfig(per_host_delay=0.0, allow_private_networks=True)
+    fetcher = articles.ArticleFetcher(Fetcher(cfg), cfg)
+    servers = [TestServer() for _ in range(4)]
+    for srv in servers:
+        with srv:
+            srv.route("/a.html", Response(article_page(1), headers={"Content-Type": "text/html"}))
+            assert fetcher.text_for(srv.url("/a.html"))
+            assert len(srv.hits_for("/robots.txt")) == 1
+            assert len(fetcher._robots) <= 2 and len(fetcher._robots_locks) <= 3

@@ -35,6 +35,7 @@ log = logging.getLogger("relaywatch.poll.articles")
 
 ROBOTS_TTL = 86400.0   # seconds a host's robots.txt is trusted before it is read again
 ROBOTS_RETRY = 3600.0  # seconds before an unreachable robots.txt is tried again
+ROBOTS_HOSTS = 1000    # hosts whose robots.txt is kept past its time, at most
 
 
 class ArticleError(RelaywatchError):
@@ -109,9 +110,19 @@ class ArticleFetcher:
                 parser, ttl = self._load_robots(key)
                 with self._lock:
                     self._robots[key] = (time.monotonic() + ttl, parser)
+                    if len(self._robots) > ROBOTS_HOSTS:
+                        self._forget_expired_robots()
         if parser is None:
             return True
         return parser.can_fetch(self.fetcher.session.headers["User-Agent"], url)
+
+    def _forget_expired_robots(self) -> None:
+        """Drop the robots.txt rules past their time (with ``_lock`` held): one entry per host ever
+        linked to would otherwise grow for as long as the daemon runs."""
+        now = time.monotonic()
+        for host in [h for h, (expires, _) in self._robots.items() if expires <= now]:
+            del self._robots[host]
+            self._robots_locks.pop(host, None)
 
     def _load_robots(self, key: str) -> tuple[RobotFileParser | None, float]:
         """The host's robots.txt (None: there is none, everything allowed) and how long to keep it."""

@@ -62,8 +62,6 @@ def refusal(ip: IP) -> str | None:
         if inner is not None:
             why = refusal(inner)
             return f"{why}, {inner} inside an IPv6 address" if why else None
-        if ip.scope_id:
-            ip = ipaddress.IPv6Address(ip.compressed.split("%")[0])
     checks: tuple[tuple[bool, str], ...] = (
         (ip.is_loopback, "loopback"),
         (ip.is_unspecified, "unspecified address"),
