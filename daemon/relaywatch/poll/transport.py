@@ -2,8 +2,10 @@
 passes, and the urllib3 connection classes that hand each new socket to it and, for a request
 whose URL came from feed content, connect only to an address ``netguard.AddressPolicy`` allows.
 
-The request being made on this thread (its ``Guard`` and its ``AddressPolicy``) is found through
-a thread-local: urllib3 opens the socket deep inside ``requests``, with no way to pass either.
+The ``Guard`` of the request being made on this thread is found through a thread-local
+(``on_this_thread``): urllib3 opens the socket deep inside ``requests``, with no way to pass it.
+The ``AddressPolicy`` belongs to the adapter (so to the session) that makes the connection: the
+session for feed content has one, the session for the feeds the user configured has none.
 """
 
 from __future__ import annotations
