@@ -139,15 +139,16 @@ def test_only_the_checked_address_is_connected_to(inside: TestServer, outside: T
 
 
 @pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://[::1]:{port}/admin",
-                                    "http://localhost:{port}/admin", "http://2130706433:{port}/admin"])
+                                    "http://localhost:{port}/admin", "http://2130706433:{port}/admin",
+                                    "http://[::ffff:127.0.0.1]:{port}/admin", "http://0.0.0.0:{port}/admin"])
 def test_redirect_inward_refused(outside: TestServer, inside: TestServer, target: str) -> None:
     """A public page redirecting to the metadata service or to loopback (by IPv6, by name, as a
-    decimal number): the hop is refused before anything is sent to it."""
+    decimal number, IPv4-mapped, as 0.0.0.0): the hop is refused before anything is sent to it."""
     location = target.format(port=inside.port)
     outside.route("/moved", Response(b"", 302, {"Location": location}))
     names = {"public.example.org": ["127.0.0.2"]}
     f = Fetcher(cfg(), policy=policy(names))
-    with pytest.raises(AddressRefused, match=r"^refusing .*(link-local|loopback)"):
+    with pytest.raises(AddressRefused, match=r"^refusing .*\((link-local|loopback|unspecified address)"):
         f.get(f"http://public.example.org:{outside.port}/moved", from_content=True)
     assert len(outside.hits_for("/moved")) == 1
     assert inside.hits_for("/admin") == []
