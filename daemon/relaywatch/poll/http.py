@@ -126,8 +126,9 @@ class Fetcher:
     def __init__(self, cfg: FetchConfig, limiter: HostLimiter | None = None,
                  policy: AddressPolicy | None = None) -> None:
         self.cfg = cfg
+        self.policy = policy or AddressPolicy(cfg.allow_private_networks)
         self.session = _session(cfg, None)
-        self.content_session = _session(cfg, policy or AddressPolicy(cfg.allow_private_networks))
+        self.content_session = _session(cfg, self.policy)
         self.limiter = limiter or HostLimiter(cfg.per_host_concurrency, cfg.per_host_delay)
 
     def close(self) -> None:
@@ -193,7 +194,7 @@ class Fetcher:
         try:
             session = self.content_session if from_content else self.session
             return session.get(url, headers=headers, stream=True, allow_redirects=False,
-                               proxies=_direct() if from_content and not self.cfg.allow_private_networks else None,
+                               proxies=_direct() if from_content and not self.policy.allow_private else None,
                                timeout=(min(self.cfg.connect_timeout, remaining),
                                         min(self.cfg.read_timeout, remaining)))
         except requests.exceptions.ConnectTimeout as e:
