@@ -7,6 +7,7 @@ headers, so tests can count hits and measure spacing as the server saw it.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +39,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
 
 class TestServer:
@@ -92,14 +97,15 @@ class TestServer:
                 self.end_headers()
                 self.wfile.write(r.body)
 
-        self.httpd = _Server((host, port), _H)
+        self.httpd = (_Server6 if ":" in host else _Server)((host, port), _H)
         self.port = self.httpd.server_address[1]
         self.host = host
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
 
     def url(self, path: str) -> str:
-        return f"http://{self.host}:{self.port}{path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{path}"
 
     def route(self, path: str, response: Response | Handler) -> str:
         self.routes[path] = response

@@ -6,8 +6,10 @@ import random
 from pathlib import Path
 
 import pytest
-from relaywatch.config import Config, parse_config
+from relaywatch.config import Config, FetchConfig, parse_config
 from relaywatch.models import PollOutcome
+from relaywatch.poll import articles
+from relaywatch.poll.http import Fetcher
 from relaywatch.poll.poller import Poller
 from relaywatch.store import Store
 
@@ -41,8 +43,9 @@ def full_text(seed: int) -> str:
 
 
 def config(tmp_path: Path, extra_defaults: str = "", extra: str = "") -> Config:
+    """The article pages are served on 127.0.0.1: these tests opt in to private networks."""
     return parse_config(f'[database]\npath = "{tmp_path / "a.db"}"\n[defaults]\nsummary_words = 60\n'
-                        f"{extra_defaults}[fetch]\nper_host_delay = 0\n{extra}")
+                        f"{extra_defaults}[fetch]\nper_host_delay = 0\nallow_private_networks = true\n{extra}")
 
 
 @pytest.fixture
@@ -145,9 +148,24 @@ def test_fetch_article_setting(tmp_path: Path, feed_setting: bool | None, summar
             "<link>http://127.0.0.1/s1</link>", f"<link>{srv.url('/a/1.html')}</link>")
         srv.route("/f.xml", Response(body.encode()))
         cfg = parse_config(f'[database]\npath = "{tmp_path / "a.db"}"\n[defaults]\nsummary_words = {summary_words}\n'
-                           "[fetch]\nper_host_delay = 0\n")
+                           "[fetch]\nper_host_delay = 0\nallow_private_networks = true\n")
         store = Store(cfg.database.path)
         feed = store.feeds.upsert("f", srv.url("/f.xml"), "outlet", (), 1800, "cli", feed_setting)
         Poller(cfg, store).poll(feed)
         assert (len(srv.hits_for("/a/1.html")) == 1) == fetched
         store.close()
+
+
+def test_robots_rules_of_many_hosts_do_not_pile_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``ROBOTS_HOSTS`` hosts, the rules whose time is up are dropped (here: at once)."""
+    monkeypatch.setattr(articles, "ROBOTS_HOSTS", 2)
+    monkeypatch.setattr(articles, "ROBOTS_TTL", 0.0)
+    cfg = FetchConfig(per_host_delay=0.0, allow_private_networks=True)
+    fetcher = articles.ArticleFetcher(Fetcher(cfg), cfg)
+    servers = [TestServer() for _ in range(4)]
+    for srv in servers:
+        with srv:
+            srv.route("/a.html", Response(article_page(1), headers={"Content-Type": "text/html"}))
+            assert fetcher.text_for(srv.url("/a.html"))
+            assert len(srv.hits_for("/robots.txt")) == 1
+            assert len(fetcher._robots) <= 2 and len(fetcher._robots_locks) <= 3

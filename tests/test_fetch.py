@@ -270,14 +270,18 @@ def test_broken_compression_is_a_clear_error(srv: TestServer) -> None:
 
 
 def test_urllib3_socket_hook_still_called(srv: TestServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """poll/http.py overrides urllib3's private ``HTTPConnection._new_conn`` to hand each socket to the
-    deadline watchdog (hence urllib3 pinned to 2.x): a urllib3 that stopped calling it would fail no
-    request, it would only let the deadline go unenforced."""
-    from relaywatch.poll import http
+    """poll/transport.py overrides urllib3's private ``HTTPConnection._new_conn`` to hand each socket
+    to the deadline watchdog (hence urllib3 pinned to 2.x): a urllib3 that stopped calling it would
+    fail no request, it would only let the deadline go unenforced. Both sessions go through it: the
+    feeds' and the one for URLs found in feeds (which connects by itself, after the address check)."""
+    from relaywatch.poll import transport
 
     seen: list[object] = []
-    original = http._register
-    monkeypatch.setattr(http, "_register", lambda sock: (seen.append(sock), original(sock)))
+    original = transport.register
+    monkeypatch.setattr(transport, "register", lambda sock: (seen.append(sock), original(sock)))
     url = srv.route("/hooked.xml", Response(FEED))
-    assert Fetcher(cfg()).get(url).body == FEED
+    fetcher = Fetcher(cfg(allow_private_networks=True))
+    assert fetcher.get(url).body == FEED
     assert len(seen) == 1
+    assert fetcher.get(url, from_content=True).body == FEED
+    assert len(seen) == 2

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -97,3 +104,58 @@ def test_a_bad_feeds_list_is_one_clear_error(tmp_path: Path, content: str, messa
 def test_missing_archive_is_an_error(store: Store, tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="no such file"):
         ingest_file(store, tmp_path / "nope.jsonl")
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += [int(k) for k in (task / "children").read_text().split()]
+    return kids
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc to find the worker")
+def test_worker_of_a_killed_ingest_ends_quietly(tmp_path: Path) -> None:
+    """``relaywatch ingest`` as a real process with one worker, killed with SIGKILL mid-ingest: its
+    worker process ends too, and prints nothing (it used to print a BrokenPipeError traceback)."""
+    archive = tmp_path / "big.jsonl"
+    words = WIRE.split()
+    with archive.open("w", encoding="utf-8") as f:
+        for i in range(20_000):  # distinct texts: far more work than the seconds this test waits
+            text = " ".join(words[(i + k * 7) % len(words)] for k in range(160)) + f" number{i}"
+            f.write(line("outlet", f"g{i}", text, "2026-11-24T16:00:00Z") + "\n")
+    config = tmp_path / "c.toml"
+    config.write_text(f'[database]\npath = "{tmp_path / "big.db"}"\n', encoding="utf-8")
+    script = Path(sys.executable).parent / "relaywatch"
+    stderr = (tmp_path / "stderr.txt").open("w")
+    proc = subprocess.Popen([str(script), "--config", str(config), "-q", "ingest", str(archive), "--workers", "1"],
+                            stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        workers: list[int] = []
+        entries = 0
+        for _ in range(600):  # until the worker is up and the first batch is written: at most 60 s
+            workers = _children(proc.pid)
+            with contextlib.suppress(sqlite3.Error), sqlite3.connect(tmp_path / "big.db", timeout=1) as conn:
+                entries = conn.execute("SELECT count(*) FROM entries").fetchone()[0]
+            if workers and entries:
+                break
+            time.sleep(0.1)
+        assert workers and entries and proc.poll() is None
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        for _ in range(300):  # the orphan goes within 30 s, or the test fails
+            if not any(_running(w) for w in workers):
+                break
+            time.sleep(0.1)
+        assert not any(_running(w) for w in workers)
+    finally:
+        proc.kill()
+        stderr.close()
+    assert (tmp_path / "stderr.txt").read_text() == ""

@@ -177,6 +177,8 @@ class FetchConfig(_Model):
     per_host_delay: Annotated[float, _between(0, 3600)] = _s(1.0, "seconds between two requests to one host")
     contact: str = _s("", "URL or e-mail put in the User-Agent so publishers can reach you")
     respect_robots: bool = _s(True, "obey robots.txt for article pages")
+    allow_private_networks: bool = _s(
+        False, "let links found in feeds (article pages) reach loopback, LAN and link-local addresses")
 
 
 class SchedulerConfig(_Model):
@@ -184,6 +186,10 @@ class SchedulerConfig(_Model):
     jitter: Annotated[int, _between(0, DAY)] = _s(30, "seconds of random delay added to each scheduled poll")
     processes: Annotated[int, _between(0, 256)] = _s(
         2, "worker processes that parse large feeds and clean and fingerprint their entries (0: none)")
+    fingerprint_cache_mb: Annotated[int, _between(1, 65536)] = _s(
+        128, "MiB of recent entries' fingerprints kept in memory for matching (read back from the database past it)")
+    article_cache_mb: Annotated[int, _between(1, 65536)] = _s(
+        16, "MiB of article page texts kept in memory (each page is fetched once)")
 
 
 class DigestConfig(_Model):

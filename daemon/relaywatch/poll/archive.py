@@ -27,6 +27,7 @@ from relaywatch.detect.prepare import Prepared, prepare
 from relaywatch.errors import RelaywatchError
 from relaywatch.models import Feed, ParsedEntry
 from relaywatch.poll.feeds import check_date, entry_identity
+from relaywatch.poll.workers import die_with_parent
 from relaywatch.record.pipeline import Counts, Pipeline
 from relaywatch.store import Store, utcnow
 from relaywatch.store.index import RECENT_MERGES, IndexReader
@@ -123,9 +124,13 @@ def parse_line(line: str, now: datetime) -> tuple[str, str | None, ParsedEntry]:
 _reader: IndexReader | None = None
 
 
-def _start_worker(db_path: str, per_hash: int) -> None:
+def _start_worker(index: tuple[str, int] | None) -> None:
+    """A worker's start: it ends quietly with the ingesting process (``workers.die_with_parent``);
+    ``index``: (database path, rows per fingerprint) to look texts up in, or None."""
     global _reader
-    _reader = IndexReader(db_path, per_hash)
+    die_with_parent()
+    if index is not None:
+        _reader = IndexReader(*index)
 
 
 def _prepare(args: tuple[int, str, datetime]) -> tuple[int, str | None, str | None, ParsedEntry | None,
@@ -155,8 +160,7 @@ def _prepared_lines(path: Path, now: datetime, workers: int,
         if workers <= 0:
             yield from map(_prepare, lines)
             return
-        with multiprocessing.get_context("fork").Pool(workers, _start_worker if index else None,
-                                                      index or ()) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, _start_worker, (index,)) as pool:
             pending: deque[Any] = deque()
             while True:
                 while len(pending) < 2:

@@ -1,8 +1,14 @@
 """Full text for summary-only feeds: fetch the entry's page and extract the article with trafilatura.
 
 Used when a feed is configured ``fetch_article = true`` or an entry's feed text is shorter than
-``defaults.summary_words``. Same session, limits and per-host politeness as feed polling;
-robots.txt is obeyed (fetched once per host and cached); each article URL is fetched once.
+``defaults.summary_words``. Same limits and per-host politeness as feed polling; robots.txt is
+obeyed (fetched once per host and cached); each article URL is fetched once (the texts are kept
+within ``[scheduler] article_cache_mb``, then read back from the store).
+
+An article URL comes from the feed, so its publisher chooses it: it and its robots.txt are fetched
+with ``from_content=True``, never from a private network (see ``netguard``) unless
+``[fetch] allow_private_networks``. A refused page is logged with the reason, once per URL; the
+entry is stored from its feed text.
 """
 
 from __future__ import annotations
@@ -10,7 +16,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -20,7 +25,8 @@ from relaywatch.config import FetchConfig
 from relaywatch.detect.page import extract
 from relaywatch.errors import RelaywatchError
 from relaywatch.models import Feed
-from relaywatch.poll.http import Fetcher
+from relaywatch.poll.http import AddressRefused, Fetcher
+from relaywatch.record.cache import MIB, ByteLRU, text_bytes
 
 if TYPE_CHECKING:
     from relaywatch.store import Store
@@ -29,6 +35,7 @@ log = logging.getLogger("relaywatch.poll.articles")
 
 ROBOTS_TTL = 86400.0   # seconds a host's robots.txt is trusted before it is read again
 ROBOTS_RETRY = 3600.0  # seconds before an unreachable robots.txt is tried again
+ROBOTS_HOSTS = 1000    # hosts whose robots.txt is kept past its time, at most
 
 
 class ArticleError(RelaywatchError):
@@ -62,14 +69,13 @@ class ArticlePolicy:
 
 class ArticleFetcher:
     def __init__(self, fetcher: Fetcher, cfg: FetchConfig, fetch_all: bool = False, summary_words: int = 0,
-                 cache_size: int = 2048) -> None:
+                 cache_bytes: int = 16 * MIB) -> None:
         self.fetcher = fetcher
         self.cfg = cfg
         self.fetch_all = fetch_all
         self.summary_words = summary_words
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, str | None] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: ByteLRU[str, str | None] = ByteLRU(cache_bytes, text_bytes)
         self._robots: dict[str, tuple[float, RobotFileParser | None]] = {}  # host -> (expires, rules)
         self._robots_locks: dict[str, threading.Lock] = {}
 
@@ -82,14 +88,12 @@ class ArticleFetcher:
         this fetcher's cache, then the store's, then the page."""
         with self._lock:
             if url in self._cache:
-                return self._cache[url]
+                return self._cache.get(url)
         text = store.entries.article_text_for_url(url) if store is not None else None
         if text is None:
             text = self._fetch(url)
         with self._lock:
-            self._cache[url] = text
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            self._cache.put(url, text)
         return text
 
     def _allowed(self, url: str) -> bool:
@@ -106,14 +110,26 @@ class ArticleFetcher:
                 parser, ttl = self._load_robots(key)
                 with self._lock:
                     self._robots[key] = (time.monotonic() + ttl, parser)
+                    if len(self._robots) > ROBOTS_HOSTS:
+                        self._forget_expired_robots()
         if parser is None:
             return True
         return parser.can_fetch(self.fetcher.session.headers["User-Agent"], url)
 
+    def _forget_expired_robots(self) -> None:
+        """Drop the robots.txt rules past their time (with ``_lock`` held): one entry per host ever
+        linked to would otherwise grow for as long as the daemon runs."""
+        now = time.monotonic()
+        for host in [h for h, (expires, _) in self._robots.items() if expires <= now]:
+            del self._robots[host]
+            self._robots_locks.pop(host, None)
+
     def _load_robots(self, key: str) -> tuple[RobotFileParser | None, float]:
         """The host's robots.txt (None: there is none, everything allowed) and how long to keep it."""
         try:
-            res = self.fetcher.get(f"{key}/robots.txt", accept="text/plain")
+            res = self.fetcher.get(f"{key}/robots.txt", accept="text/plain", from_content=True)
+        except AddressRefused:
+            raise  # the page is refused for the same reason: say that reason, not robots.txt's
         except RelaywatchError as e:
             status = getattr(e, "status", None)
             if status is not None and 400 <= status < 500:
@@ -131,7 +147,11 @@ class ArticleFetcher:
             if not self._allowed(url):
                 log.info("robots.txt forbids %s", url)
                 return None
-            res = self.fetcher.get(url, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5")
+            res = self.fetcher.get(url, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+                                   from_content=True)
+        except AddressRefused as e:
+            log.warning("article %s not fetched: %s", url[:300], e)
+            return None
         except RelaywatchError as e:
             log.info("article %s not fetched: %s", url, e)
             return None

@@ -42,6 +42,9 @@ from relaywatch.models import Feed, PollOutcome
 from relaywatch.poll.articles import ArticleFetcher, ArticlePolicy
 from relaywatch.poll.feeds import FeedDocument, parse_feed
 from relaywatch.poll.http import Fetcher, FetchError, HostBusy
+from relaywatch.poll.workers import die_with_parent
+from relaywatch.record.cache import MIB
+from relaywatch.record.matcher import Matcher
 from relaywatch.record.pipeline import Counts, Pipeline
 from relaywatch.runtime import tune_gc
 from relaywatch.store import Store, stored_content_hashes, utcnow
@@ -117,8 +120,9 @@ def _prepare_pair(pair: tuple[Draft, str | None]) -> Prepared:
 
 
 def _worker_start() -> None:
-    """Worker process start: yield the CPU to the polling process (a sandbox may forbid it); the
-    collector tuned as in the daemon."""
+    """Worker process start: end with the daemon (quietly, even after a SIGKILL); yield the CPU to
+    the polling process (a sandbox may forbid it); the collector tuned as in the daemon."""
+    die_with_parent()
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICE)
     tune_gc()
@@ -156,10 +160,11 @@ class Poller:
         self.config = config
         self.store = store
         self.metrics = metrics
-        self.pipeline = pipeline or Pipeline(store, metrics=metrics)
+        self.pipeline = pipeline or Pipeline(
+            store, Matcher(store, cache_bytes=config.scheduler.fingerprint_cache_mb * MIB), metrics=metrics)
         self.fetcher = fetcher or Fetcher(config.fetch)
         self.articles = ArticleFetcher(self.fetcher, config.fetch, config.defaults.fetch_article,
-                                       config.defaults.summary_words)
+                                       config.defaults.summary_words, config.scheduler.article_cache_mb * MIB)
         self.rng = rng or random.Random()
         self.max_backoff = parse_interval(config.defaults.max_backoff)
         self._pool: ProcessPoolExecutor | None = None

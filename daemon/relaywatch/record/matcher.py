@@ -9,7 +9,6 @@ group's links and members; ``decide.decide``.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -18,28 +17,25 @@ from relaywatch.detect.decide import Decision, Group, Known, MatchParams, New, a
 from relaywatch.detect.reuse import Layout
 from relaywatch.detect.text import CleanText
 from relaywatch.models import IndexRows, StoredEntry
+from relaywatch.record.cache import MIB, ByteLRU, fingerprint_bytes
 from relaywatch.store import Store
 
 
 class Matcher:
-    """Matches entries against a store. Keeps a bounded cache of fingerprints (``cache_size``)."""
+    """Matches entries against a store. Keeps a cache of fingerprints within ``cache_bytes``."""
 
-    def __init__(self, store: Store, params: MatchParams | None = None, cache_size: int = 20_000) -> None:
+    def __init__(self, store: Store, params: MatchParams | None = None, cache_bytes: int = 128 * MIB) -> None:
         self.store = store
         self.params = params or MatchParams()
-        self.cache_size = cache_size
-        self._fps: OrderedDict[int, fpmod.Fingerprint] = OrderedDict()
+        self._fps: ByteLRU[int, fpmod.Fingerprint] = ByteLRU(cache_bytes, fingerprint_bytes)
 
     # -- fingerprint cache ----------------------------------------------------------------
 
     def remember(self, entry_id: int, fp: fpmod.Fingerprint) -> None:
-        self._fps[entry_id] = fp
-        self._fps.move_to_end(entry_id)
-        while len(self._fps) > self.cache_size:
-            self._fps.popitem(last=False)
+        self._fps.put(entry_id, fp)
 
     def forget(self, entry_id: int) -> None:
-        self._fps.pop(entry_id, None)
+        self._fps.pop(entry_id)
 
     def forget_all(self) -> None:
         """After a rollback: entry ids may be given again to other entries."""
@@ -50,8 +46,6 @@ class Matcher:
         if cached is None:
             cached = fpmod.fingerprint(entry.text, index=False)
             self.remember(entry.id, cached)
-        else:
-            self._fps.move_to_end(entry.id)
         return cached
 
     def known(self, ids: Iterable[int]) -> dict[int, Known]:
