@@ -215,6 +215,16 @@ class ProgressLine:
         self.out.flush()
 
 
+def _feed(store: Store, feeds: dict[str, Feed], specs: dict[str, FeedSpec], name: str, role: str | None) -> Feed:
+    """The feed of an archive's line, made on first sight (its role and credit from ``specs``)."""
+    feed = feeds.get(name)
+    if feed is None:
+        spec = specs.get(name)
+        feed = feeds[name] = store.feeds.ensure(name, spec.role if spec else (role or "outlet"),
+                                                spec.credit if spec else ())
+    return feed
+
+
 def ingest_file(store: Store, path: str | Path, specs: dict[str, FeedSpec] | None = None,
                 pipeline: Pipeline | None = None, workers: int = 0,
                 progress: Callable[[int], None] | None = None) -> IngestReport:
@@ -253,13 +263,7 @@ def ingest_file(store: Store, path: str | Path, specs: dict[str, FeedSpec] | Non
                     progress(1)
                 continue
             assert feed_name is not None
-            feed = feeds.get(feed_name)
-            if feed is None:
-                spec = specs.get(feed_name)
-                feed = store.feeds.ensure(feed_name, spec.role if spec else (role or "outlet"),
-                                         spec.credit if spec else ())
-                feeds[feed_name] = feed
-            batch.append((feed, item))
+            batch.append((_feed(store, feeds, specs, feed_name, role), item))
             if len(batch) >= BATCH:
                 flush()
         flush()
