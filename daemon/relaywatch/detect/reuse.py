@@ -34,6 +34,7 @@ first (``measure``); this finer reading runs only on those whose coverage leaves
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,7 +83,8 @@ def layout(text: str, tokens: int) -> Layout:
     do not agree with that count, the text is read as one sentence without quotes).
 
     The text is cut where a sentence ends and where a quote opens or closes, and the tokens of each
-    piece are counted (``findall`` on the piece: no match object a token)."""
+    piece are counted (``findall`` on the piece: no match object a token); the pieces, a few dozen,
+    are numbered in plain Python, the tokens' arrays made once."""
     ends = [m.end() for m in _BOUNDARY.finditer(text)
             if m.group()[0] != "." or not _ABBREVIATION.search(text, max(0, m.start() - 4), m.start())]
     spans = _quote_spans(text)
@@ -90,26 +92,20 @@ def layout(text: str, tokens: int) -> Layout:
     counts = [len(fpmod.TOKEN.findall(text, a, b)) for a, b in zip(cuts, cuts[1:], strict=False)]
     if sum(counts) != tokens:
         return Layout(np.zeros(tokens, dtype=np.int32), np.zeros(tokens, dtype=bool))
-    pieces = np.asarray(cuts[:-1], dtype=np.int64)
-    ends_at = np.asarray(ends, dtype=np.int64)
-    raw = np.repeat(np.searchsorted(ends_at, pieces, side="right"), counts)  # sentence of each token, with gaps
-    numbers, sentence = np.unique(raw, return_inverse=True)  # the sentences holding tokens: 0, 1, 2...
-    open_at = np.asarray([o for o, _ in spans], dtype=np.int64)
-    close_at = np.asarray([c for _, c in spans], dtype=np.int64)
-    i = np.searchsorted(open_at, pieces, side="right") - 1
-    quoted = (i >= 0) & (pieces < close_at[np.maximum(i, 0)]) if len(spans) else np.zeros(len(pieces), dtype=bool)
-    figures = tuple((int(f), w) for f, w in _figures(text, ends_at, numbers))
-    return Layout(sentence.astype(np.int32), np.repeat(quoted, counts), figures)
-
-
-def _figures(text: str, ends: np.ndarray, numbers: np.ndarray) -> list[tuple[int, str]]:
-    """(the sentence, the figure) of each figure of the text."""
-    found = [(m.start(), m.group()) for m in FIGURE.finditer(text)]
-    if not found:
-        return []
-    raw = np.searchsorted(ends, [at for at, _ in found], side="right")
-    ids = np.minimum(np.searchsorted(numbers, raw), len(numbers) - 1)
-    return [(int(s), w) for s, ok, (_, w) in zip(ids, numbers[ids] == raw, found, strict=True) if ok]
+    opens = [o for o, _ in spans]
+    number: dict[int, int] = {}  # a sentence's place among the text's ends -> its number among those with tokens
+    piece_sentence, piece_quoted = [], []
+    for at, n in zip(cuts, counts, strict=False):
+        raw = bisect_right(ends, at)
+        if n and raw not in number:
+            number[raw] = len(number)
+        piece_sentence.append(number.get(raw, max(len(number) - 1, 0)))
+        i = bisect_right(opens, at) - 1
+        piece_quoted.append(i >= 0 and at < spans[i][1])
+    figures = tuple((number[raw], m.group()) for m in FIGURE.finditer(text)
+                    if (raw := bisect_right(ends, m.start())) in number)
+    return Layout(np.repeat(np.array(piece_sentence, dtype=np.int32), counts),
+                  np.repeat(np.array(piece_quoted, dtype=bool), counts), figures)
 
 
 def _quote_spans(text: str) -> list[tuple[int, int]]:
