@@ -111,3 +111,14 @@ def test_bad_input_gives_a_sensible_result() -> None:
     assert _reuse("", " ".join(STORY)) == (0, 0, False)
     empty = layout("", 0)
     assert empty.sentences == 0 and reuse(empty, np.zeros(0, dtype=bool)).derived is False
+
+
+def test_derives_either_does_not_need_to_know_which_text_is_the_copy() -> None:
+    from relaywatch.detect.decide import MatchParams, derives_either
+    from relaywatch.detect.measure import measure
+
+    wire, brief, own = " ".join(STORY), " ".join(BRIEF), " ".join(INDEPENDENT_BRIEF)
+    p = MatchParams()
+    for a, b, want in ((brief, wire, True), (wire, brief, True), (own, wire, False), (wire, own, False)):
+        fa, fb = fpmod.fingerprint(a), fpmod.fingerprint(b)
+        assert derives_either(fa, a, fb, b, measure(fa, fb, p.figures_from), p) is want

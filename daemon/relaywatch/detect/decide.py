@@ -131,13 +131,33 @@ def derives(new: New, other: Known, m: Measure, p: MatchParams) -> bool:
     if m.a_tokens < p.min_tokens:
         return False
     if _precedes(new.entry, other.entry):
-        copy, figures, mask = layout(other.entry.text, other.fp.tokens), figures_of(new.clean.text), m.b_mask
-    else:
-        copy, figures, mask = new.layout, figures_of(other.entry.text), m.a_mask
-    if reuse(copy, mask, figures).derived:  # found exactly: no need to look for swapped words
+        return _took(other.fp, layout(other.entry.text, other.fp.tokens), new.fp, new.clean.text, m, p, False)
+    return _took(new.fp, new.layout, other.fp, other.entry.text, m, p, True)
+
+
+def derives_either(a: fpmod.Fingerprint, a_text: str, b: fpmod.Fingerprint, b_text: str, m: Measure,
+                   p: MatchParams) -> bool:
+    """``derives`` when which text is the copy is not known yet (``m`` measures a against b): either
+    took sentences of the other. A superset of ``derives``, for a step that only gathers pairs
+    (the Spark job's confirmation; the replay of each group decides with ``derives``)."""
+    if related(m, p):
         return True
-    am, bm = found_edited(new.fp, other.fp, m, p.edit_tokens)
-    return reuse(copy, bm if mask is m.b_mask else am, figures, mask).derived
+    if m.a_tokens < p.min_tokens:
+        return False
+    return _took(a, layout(a_text, a.tokens), b, b_text, m, p, True) or \
+        _took(b, layout(b_text, b.tokens), a, a_text, m, p, False)
+
+
+def _took(copy: fpmod.Fingerprint, lay: Layout, original: fpmod.Fingerprint, original_text: str, m: Measure,
+          p: MatchParams, copy_is_a: bool) -> bool:
+    """Whether ``copy`` took sentences of ``original`` (``m``: a against b; ``copy_is_a``: which)."""
+    figures = figures_of(original_text)
+    exact = m.a_mask if copy_is_a else m.b_mask
+    if reuse(lay, exact, figures).derived:  # found exactly: no need to look for swapped words
+        return True
+    a, b = (copy, original) if copy_is_a else (original, copy)
+    am, bm = found_edited(a, b, m, p.edit_tokens)
+    return reuse(lay, am if copy_is_a else bm, figures, exact).derived
 
 
 def shortlist(hits: Mapping[int, tuple[int, float]], fingerprints: int, p: MatchParams) -> list[int]:
