@@ -16,6 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from relaywatch.store.base import StoreError, to_db, utcnow
+from relaywatch.store.bulk import Bulk
 from relaywatch.store.digests import Digests
 from relaywatch.store.entries import Entries
 from relaywatch.store.feeds import Feeds
@@ -69,6 +70,7 @@ class Store:
         self.index = FingerprintIndex(self)
         self.reports = Reports(self)
         self.digests = Digests(self)
+        self.bulk = Bulk(self)
         if migrate:
             self.migrate()
 
