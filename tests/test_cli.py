@@ -104,8 +104,8 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--help")
     assert code == 0
     listed = [line.split()[0] for line in out.split("Commands:\n")[1].splitlines() if line.startswith("  ")]
-    assert listed == ["run", "poll", "ingest", "demo", "feeds", "reposts", "stories", "story", "outlets",
-                      "search", "status", "digest", "config", "Exit"]
+    assert listed == ["run", "poll", "ingest", "demo", "spark-ingest", "import", "feeds", "reposts", "stories",
+                      "story", "outlets", "search", "status", "digest", "config", "Exit"]
     assert "Exit status: 0 all well, 1 a runtime failure, 2 a usage or configuration error.\n" in out
     code, out, _ = run(capsys, "-h")
     assert code == 0 and out.startswith("Usage: relaywatch [OPTIONS] COMMAND [ARGS]...\n")

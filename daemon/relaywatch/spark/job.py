@@ -17,8 +17,11 @@ count of lines per file split, the feeds, and the figures of the report):
 from __future__ import annotations
 
 import os
+import re
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -66,9 +69,19 @@ class JobReport:
                 f" {self.links} links, {self.bad} skipped")
 
 
+MASTER = re.compile(r"local(\[(\*|\d+)(,\d+)?\])?|local-cluster\[[\d, ]+\]|spark://\S+|yarn|k8s://\S+")
+
+
+def spark_log() -> Path:
+    return Path(tempfile.gettempdir()) / f"relaywatch-spark-{os.getpid()}.log"
+
+
 def start_session(master: str | None, quiet: bool = True) -> SparkSession:
     """A Spark session (``master`` None: the one ``spark-submit`` gives). Locally, Spark's Python
-    workers run this interpreter; ``quiet``: Spark's own log only for fatal errors."""
+    workers run this interpreter. ``quiet``: the JVM's output goes to a log file (``spark_log``,
+    named in an error), Spark's own log only for errors."""
+    if master is not None and not MASTER.fullmatch(master):
+        raise SparkInputError(f"--master {master}: not a Spark master (local[N], spark://HOST:PORT, yarn, k8s://URL)")
     builder = SparkSession.builder.appName("relaywatch spark-ingest")
     if master:
         builder = builder.master(master)
@@ -77,11 +90,46 @@ def start_session(master: str | None, quiet: bool = True) -> SparkSession:
     if quiet:
         builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG4J.as_uri()}")
     builder = builder.config("spark.ui.showConsoleProgress", "false").config("spark.ui.enabled", "false")
+    log = spark_log()
     try:
-        spark = builder.getOrCreate()
-    except Exception as e:  # no Java, a master that cannot be parsed or reached: Py4J's or PySpark's errors
-        raise SparkJobError(f"cannot start Spark (master {master or 'from spark-submit'}): {_first_line(e)}") from e
+        with _stderr_to(log if quiet else None):
+            spark = builder.getOrCreate()
+    except Exception as e:  # no Java, a master that cannot be reached: Py4J's or PySpark's errors
+        why = _last_error(log) or _first_line(e)
+        raise SparkJobError(f"cannot start Spark (master {master or 'from spark-submit'}): {why}"
+                            + (f" (Spark's log: {log})" if quiet else "")) from e
     return spark
+
+
+@contextmanager
+def _stderr_to(path: Path | None) -> Iterator[None]:
+    """File descriptor 2 sent to ``path`` while the JVM starts: it, and the processes it starts,
+    keep writing there; this process gets its stderr back."""
+    if path is None:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with path.open("ab") as f:
+        os.dup2(f.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _last_error(log: Path) -> str | None:
+    """Why the JVM did not start, from its log: its first error, else its last exception."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    errors = [ln.split(" ERROR ", 1)[1].split(": ", 1)[-1] for ln in lines if " ERROR " in ln]
+    if errors:
+        return errors[0].strip()
+    found = [ln.split("Exception:", 1)[1].strip() for ln in lines if "Exception:" in ln and not ln.startswith("\t")]
+    return found[-1] if found else None
 
 
 def _first_line(e: BaseException) -> str:
@@ -224,7 +272,9 @@ def _report_bad(numbered: DataFrame, out: str, report: JobReport) -> None:
 
 
 def _short(uri: str) -> str:
-    return uri[len("file://"):] if uri.startswith("file://") else uri
+    """A local file's path as the user gave it ("file:/tmp/a.jsonl": /tmp/a.jsonl); any other URI as it is."""
+    return uri[len("file:"):] if uri.startswith("file:/") and not uri.startswith("file:///") else \
+        uri[len("file://"):] if uri.startswith("file:///") else uri
 
 
 def _write(spark: SparkSession, out: DataFrame, feeds: FeedTable, path: str) -> None:
@@ -245,10 +295,13 @@ def run(master: str | None, opts: JobOptions, quiet: bool = True) -> JobReport:
     """Start a session, run the job, stop the session."""
     spark = start_session(master, quiet)
     try:
-        return run_job(spark, opts)
+        report = run_job(spark, opts)
     except Exception as e:
         if isinstance(e, SparkJobError):
             raise
-        raise SparkJobError(f"the job failed: {_first_line(e)}") from e
+        raise SparkJobError(f"the job failed: {_first_line(e)}" + (f" (Spark's log: {spark_log()})" if quiet else "")) \
+            from e
     finally:
         spark.stop()
+    spark_log().unlink(missing_ok=True)
+    return report

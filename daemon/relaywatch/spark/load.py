@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from relaywatch.spark import SparkInputError
 from relaywatch.store import Store
 from relaywatch.store.bulk import Imported
@@ -26,8 +28,6 @@ def _files(folder: Path) -> list[Path]:
 
 
 def _rows(folder: Path) -> Iterator[dict[str, Any]]:
-    import pyarrow.parquet as pq
-
     for f in _files(folder):
         try:
             for batch in pq.ParquetFile(f).iter_batches(batch_size=BATCH_ROWS):
