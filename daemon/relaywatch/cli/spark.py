@@ -27,9 +27,11 @@ def default_master() -> str | None:
               help="Spark master (default: local[*], or spark-submit's --master under spark-submit)")
 @click.option("--partitions", type=click.IntRange(min=1), default=None, metavar="N",
               help="partitions of the replay (default: Spark's default parallelism)")
+@click.option("--conf", "settings", multiple=True, metavar="KEY=VALUE",
+              help="a Spark setting, e.g. spark.driver.memory=4g (repeatable)")
 @click.pass_context
 def spark_ingest_cmd(ctx: click.Context, inputs: tuple[str, ...], feeds_file: str | None, out: str,
-                     master: str | None, partitions: int | None) -> None:
+                     master: str | None, partitions: int | None, settings: tuple[str, ...]) -> None:
     """Backfill INPUT... (JSON lines as for ingest, plain or .gz, globs; or .parquet with the same
     columns; any path Spark reads: local, hdfs://, s3a://) with the same rules as ingest, on Spark.
     Writes OUT/entries, OUT/links, OUT/feeds and OUT/bad (the lines skipped) as Parquet; load
@@ -41,9 +43,15 @@ def spark_ingest_cmd(ctx: click.Context, inputs: tuple[str, ...], feeds_file: st
     from relaywatch.poll.archive import load_feed_specs
 
     state = ctx.ensure_object(CliState)
+    conf = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"not KEY=VALUE: {item!r}", param_hint="--conf")
+        conf[key.strip()] = value
     specs = load_feed_specs(feeds_file) if feeds_file else {}
     report = run(master or default_master(), JobOptions(inputs, out, specs, partitions=partitions),
-                 quiet=not state.verbose)
+                 quiet=not state.verbose, conf=conf)
     for line in report.errors:
         print(f"relaywatch: {line}", file=sys.stderr)
     if report.bad > len(report.errors):

@@ -76,7 +76,7 @@ def spark_log() -> Path:
     return Path(tempfile.gettempdir()) / f"relaywatch-spark-{os.getpid()}.log"
 
 
-def start_session(master: str | None, quiet: bool = True) -> SparkSession:
+def start_session(master: str | None, quiet: bool = True, conf: Mapping[str, str] | None = None) -> SparkSession:
     """A Spark session (``master`` None: the one ``spark-submit`` gives). Locally, Spark's Python
     workers run this interpreter. ``quiet``: the JVM's output goes to a log file (``spark_log``,
     named in an error), Spark's own log only for errors."""
@@ -90,6 +90,8 @@ def start_session(master: str | None, quiet: bool = True) -> SparkSession:
     if quiet:
         builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG4J.as_uri()}")
     builder = builder.config("spark.ui.showConsoleProgress", "false").config("spark.ui.enabled", "false")
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     log = spark_log()
     try:
         with _stderr_to(log if quiet else None):
@@ -291,9 +293,9 @@ def _save(df: DataFrame, path: str) -> None:
         raise SparkJobError(f"cannot write {path}: {_first_line(e)}") from e
 
 
-def run(master: str | None, opts: JobOptions, quiet: bool = True) -> JobReport:
-    """Start a session, run the job, stop the session."""
-    spark = start_session(master, quiet)
+def run(master: str | None, opts: JobOptions, quiet: bool = True, conf: Mapping[str, str] | None = None) -> JobReport:
+    """Start a session (``conf``: Spark settings), run the job, stop the session."""
+    spark = start_session(master, quiet, conf)
     try:
         report = run_job(spark, opts)
     except Exception as e:
