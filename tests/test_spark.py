@@ -1,5 +1,7 @@
 """``relaywatch spark-ingest`` on a real local[2] Spark session, against ``relaywatch ingest`` link for link.
 
+The input: a generated set over a JSON-lines file (with bad lines), a gzipped one and a Parquet file.
+
 One session for the module (it starts once). Skipped only where Spark cannot run: no Java, or
 the ``spark`` extra not installed.
 """
@@ -30,8 +32,8 @@ if shutil.which("java") is None or subprocess.run(["java", "-version"], capture_
     pytest.skip("no Java runtime (Spark needs Java 17 or 21): apt-get install openjdk-17-jre-headless",
                 allow_module_level=True)
 pytest.importorskip("pyspark", reason="the 'spark' extra is not installed: pip install -e '.[spark]'")
-pq = pytest.importorskip("pyarrow.parquet", reason="the 'spark' extra is not installed: pip install -e '.[spark]'")
-
+pa = pytest.importorskip("pyarrow", reason="the 'spark' extra is not installed: pip install -e '.[spark]'")
+import pyarrow.parquet as pq  # noqa: E402
 from pyspark.sql import SparkSession  # noqa: E402
 from relaywatch.spark.job import JobOptions, JobReport, run_job, start_session  # noqa: E402
 from relaywatch.spark.load import import_dir  # noqa: E402
@@ -47,9 +49,10 @@ LINKS = ("SELECT r.*, o.url AS original_url, c.url AS copy_url, v.url AS via_url
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    """A small generated set split over two files (the second gzipped), with bad lines in the
-    first; and the same lines as one plain file, for ``ingest``. (a.jsonl, b.jsonl.gz, all.jsonl)"""
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, Path]:
+    """A small generated set split over three files (JSON lines, the same gzipped, Parquet), with
+    bad lines in the first; and the same lines as one plain file, for ``ingest``.
+    (a.jsonl, b.jsonl.gz, all.jsonl, c.parquet)"""
     if not GENERATOR.exists():
         pytest.skip(f"{GENERATOR} is absent (the benchmark generator lives in ../shared beside the checkout)")
     root = tmp_path_factory.mktemp("corpus")
@@ -63,9 +66,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     (root / "in").mkdir()
     (root / "in" / "a.jsonl").write_text("\n".join(first) + "\n", encoding="utf-8")
     with gzip.open(root / "in" / "b.jsonl.gz", "wt", encoding="utf-8") as f:
-        f.write("\n".join(lines[80:]) + "\n")
+        f.write("\n".join(lines[80:120]) + "\n")
+    pq.write_table(pa.Table.from_pylist([json.loads(x) for x in lines[120:]]), root / "in" / "c.parquet")
     (root / "all.jsonl").write_text("\n".join(first + lines[80:]) + "\n", encoding="utf-8")
-    return root / "in" / "a.jsonl", root / "in" / "b.jsonl.gz", root / "all.jsonl"
+    return root / "in" / "a.jsonl", root / "in" / "b.jsonl.gz", root / "all.jsonl", root / "in" / "c.parquet"
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +80,12 @@ def spark() -> Iterator[SparkSession]:
 
 
 @pytest.fixture(scope="module")
-def job(spark: SparkSession, corpus: tuple[Path, Path, Path], tmp_path_factory: pytest.TempPathFactory
+def job(spark: SparkSession, corpus: tuple[Path, Path, Path, Path], tmp_path_factory: pytest.TempPathFactory
         ) -> tuple[JobReport, Path]:
     out = tmp_path_factory.mktemp("job") / "out"
     specs = load_feed_specs(corpus[2].parent / "feeds.json")
-    report = run_job(spark, JobOptions((str(corpus[0].parent / "*.jsonl*"),), str(out), specs, partitions=3, now=NOW))
+    inputs = (str(corpus[0].parent / "*.jsonl*"), str(corpus[3]))
+    report = run_job(spark, JobOptions(inputs, str(out), specs, partitions=3, now=NOW))
     return report, out
 
 
@@ -89,7 +94,7 @@ def links_of(store: Store) -> dict[str, dict[str, Any]]:
     return {r["copy_url"]: {k: v for k, v in r.items() if k not in IDS} for r in store.query(LINKS)}
 
 
-def test_job_links_as_ingest_does_link_for_link(job: tuple[JobReport, Path], corpus: tuple[Path, Path, Path],
+def test_job_links_as_ingest_does_link_for_link(job: tuple[JobReport, Path], corpus: tuple[Path, Path, Path, Path],
                                                 tmp_path: Path) -> None:
     report, out = job
     with Store(tmp_path / "ingest.db") as by_ingest, Store(tmp_path / "spark.db") as by_spark:
@@ -110,7 +115,7 @@ def test_job_links_as_ingest_does_link_for_link(job: tuple[JobReport, Path], cor
 
 
 def test_bad_lines_are_reported_with_file_and_line_and_skipped(job: tuple[JobReport, Path],
-                                                               corpus: tuple[Path, Path, Path]) -> None:
+                                                               corpus: tuple[Path, Path, Path, Path]) -> None:
     report, out = job
     a = corpus[0]
     assert report.bad == 4
@@ -125,10 +130,10 @@ def test_bad_lines_are_reported_with_file_and_line_and_skipped(job: tuple[JobRep
 
 
 def test_same_output_whatever_the_partitions(spark: SparkSession, job: tuple[JobReport, Path],
-                                             corpus: tuple[Path, Path, Path], tmp_path: Path) -> None:
+                                             corpus: tuple[Path, Path, Path, Path], tmp_path: Path) -> None:
     _, out = job
     specs = load_feed_specs(corpus[2].parent / "feeds.json")
-    inputs = (str(corpus[0]), str(corpus[1]))
+    inputs = (str(corpus[3]), str(corpus[0]), str(corpus[1]))  # files are taken in path order
     again = run_job(spark, JobOptions(inputs, str(tmp_path / "out"), specs, partitions=1, now=NOW))
     assert again.bad == 4
     for part in ("entries", "links", "feeds"):
