@@ -12,6 +12,7 @@ largest component, not with its partition.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,14 +42,14 @@ class ReplayIndex(FingerprintIndex):
     def __init__(self, store: Store, hits: Mapping[int, list[tuple[int, int, float]]]) -> None:
         super().__init__(store)
         self.hits = hits
-        self.queue: list[int] = []  # archive ids of the entries about to be stored, in order
+        self.queue: deque[int] = deque()  # archive ids of the entries about to be stored, in order
         self.to_local: dict[int, int] = {}
         self.to_archive: dict[int, int] = {}
 
     def save_fingerprint(self, entry_id: int, method: str, shingles: int, fingerprints: np.ndarray,
                          tokens: int, replaces: np.ndarray | None = None) -> None:
         if replaces is None and entry_id not in self.to_archive:  # a new entry: the next one queued
-            archive_id = self.queue.pop(0)
+            archive_id = self.queue.popleft()
             self.to_local[archive_id], self.to_archive[entry_id] = entry_id, archive_id
         super().save_fingerprint(entry_id, method, shingles, fingerprints, tokens, replaces)
 

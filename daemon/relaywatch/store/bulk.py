@@ -37,7 +37,7 @@ class Imported:
     entries: int = 0
     links: int = 0
     fingerprints: int = 0
-    first_id: int = 0  # the first imported entry's id is its archive id plus this
+    id_offset: int = 0  # an imported entry's id is its archive id plus this
 
 
 class Bulk:
@@ -71,7 +71,7 @@ class Bulk:
             with self._store.transaction():
                 conn = self._store.conn
                 base = conn.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()[0]
-                done.first_id = base
+                done.id_offset = base
                 feed_ids = {}
                 for name, role, credit in feeds:
                     feed_ids[name] = self._store.feeds.ensure(name, role, credit).id
