@@ -225,7 +225,7 @@ def replayed(spark: SparkSession, kept: DataFrame, found: DataFrame, feeds: Feed
              now: datetime) -> DataFrame:
     """Every kept entry as the store would hold it after ``ingest`` (``replay``), with its link."""
     edges = found.select(F.col("id").alias("a"), F.explode("found.cand").alias("b"))
-    comps = components(edges)
+    comps = components(spark, edges)
     rows = kept.select("id", "line").join(comps, "id", "left").join(found, "id", "left") \
         .withColumn("comp", F.coalesce("comp", "id"))
     n = opts.partitions or spark.sparkContext.defaultParallelism
