@@ -23,12 +23,13 @@ def components(spark: SparkSession, edges: DataFrame) -> DataFrame:
     of its component."""
     both = edges.rdd.flatMap(lambda r: ((r[0], r[1]), (r[1], r[0]))).distinct() \
         .persist(StorageLevel.MEMORY_AND_DISK)
-    labels = both.reduceByKey(min).map(lambda kv: (kv[0], min(kv))).persist(StorageLevel.MEMORY_AND_DISK)
+    n = both.getNumPartitions()  # every shuffle keeps it: a union adds its inputs' partitions up
+    labels = both.reduceByKey(min, n).map(lambda kv: (kv[0], min(kv))).persist(StorageLevel.MEMORY_AND_DISK)
     for _ in range(MAX_ROUNDS):
-        spread = both.join(labels).map(lambda kv: (kv[1][0], kv[1][1]))  # (a, (b, label of a)): b may take it
-        jumped = labels.map(lambda kv: (kv[1], kv[0])).join(labels).map(lambda kv: (kv[1][0], kv[1][1]))
-        new = spread.union(jumped).union(labels).reduceByKey(min).persist(StorageLevel.MEMORY_AND_DISK)
-        changed = new.join(labels).filter(lambda kv: kv[1][0] != kv[1][1]).count()
+        spread = both.join(labels, n).map(lambda kv: (kv[1][0], kv[1][1]))  # (a, (b, label of a)): b may take it
+        jumped = labels.map(lambda kv: (kv[1], kv[0])).join(labels, n).map(lambda kv: (kv[1][0], kv[1][1]))
+        new = spread.union(jumped).union(labels).reduceByKey(min, n).persist(StorageLevel.MEMORY_AND_DISK)
+        changed = new.join(labels, n).filter(lambda kv: kv[1][0] != kv[1][1]).count()
         labels.unpersist()
         labels = new
         if not changed:
