@@ -108,8 +108,8 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     commands, exits = out.split("Commands:\n")[1].split("\n\n")[:2]
     assert [line.split()[0] for line in commands.splitlines()] == [
-        "run", "poll", "ingest", "demo", "feeds", "reposts", "stories", "story", "outlets", "search", "status",
-        "digest", "serve", "relabel", "config"]
+        "run", "poll", "ingest", "demo", "spark-ingest", "import", "feeds", "reposts", "stories", "story",
+        "outlets", "search", "status", "digest", "serve", "relabel", "config"]
     assert exits == ("  Exit status:\n"
                      "    0  all well\n"
                      "    1  a runtime failure (poll: a feed failed, or a poll could not be stored)\n"

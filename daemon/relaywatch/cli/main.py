@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import click
 
 from relaywatch import __version__
-from relaywatch.cli import boiler, config, daemon, digest, feeds, relabel, reports, serve
+from relaywatch.cli import boiler, config, daemon, digest, feeds, relabel, reports, serve, spark
 from relaywatch.cli.common import CONTEXT_SETTINGS, EXIT_CODES, CliState, OrderedGroup, config_option
 from relaywatch.errors import RelaywatchError
 from relaywatch.runtime import tune_gc
@@ -67,8 +67,8 @@ def setup_logging(verbose: int, quiet: bool, command: str | None) -> None:
     logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
 
 
-for _command in (*daemon.COMMANDS, feeds.feeds, *reports.COMMANDS, digest.digest_cmd, serve.serve_cmd,
-                 relabel.relabel_cmd, config.config_cmd):
+for _command in (*daemon.COMMANDS, *spark.COMMANDS, feeds.feeds, *reports.COMMANDS, digest.digest_cmd,
+                 serve.serve_cmd, relabel.relabel_cmd, config.config_cmd):
     cli.add_command(_command)
 feeds.feeds.add_command(boiler.boilerplate_cmd)
 

@@ -126,8 +126,12 @@ class _Learned:
 
 
 class Pipeline:
-    def __init__(self, store: Store, matcher: Matcher | None = None, metrics: Metrics | None = None) -> None:
+    def __init__(self, store: Store, matcher: Matcher | None = None, metrics: Metrics | None = None,
+                 learn_boilerplate: bool = True) -> None:
+        """``learn_boilerplate=False``: store entries as prepared (the Spark job's replay of a group
+        sees a feed's entries of that group only, not the whole feed's order it would learn from)."""
         self.store = store
+        self.learn_boilerplate = learn_boilerplate
         self.metrics = metrics
         self.matcher = matcher or Matcher(store)
         self.learned = _Learned(store)
@@ -183,14 +187,16 @@ class Pipeline:
             self._update(feed, item, state, now, counts)
             return
         e = item.entry
-        b = item.blocks or boiler.blocks(item.clean.text)
-        learning = self.learned.state(feed.id)
-        before = dict(learning.learned)
-        seen = boiler.learn(learning, b)  # in place: a failure rebuilds it from the store (forget_all)
-        item = self._stripped(item, b, boiler.removable(learning, feed.role, self.learned.protected()))
+        if self.learn_boilerplate:
+            b = item.blocks or boiler.blocks(item.clean.text)
+            learning = self.learned.state(feed.id)
+            before = dict(learning.learned)
+            seen = boiler.learn(learning, b)  # in place: a failure rebuilds it from the store (forget_all)
+            item = self._stripped(item, b, boiler.removable(learning, feed.role, self.learned.protected()))
         entry_id = self.store.entries.insert(feed.id, e, entry_text(item.clean), item.content_hash, now, item.feed_text,
                                            item.article_text)
-        self._taught(feed, entry_id, before, learning, seen, b, now)
+        if self.learn_boilerplate:
+            self._taught(feed, entry_id, before, learning, seen, b, now)
         self.store.index.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed, item.fp.tokens)
         self.matcher.remember(entry_id, item.fp)
         counts.new += 1

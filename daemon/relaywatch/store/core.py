@@ -17,6 +17,7 @@ import sqlite_utils
 
 from relaywatch.store.base import StoreError, to_db, utcnow
 from relaywatch.store.boiler import Boilerplate
+from relaywatch.store.bulk import Bulk
 from relaywatch.store.digests import Digests
 from relaywatch.store.entries import Entries
 from relaywatch.store.feeds import Feeds
@@ -71,6 +72,7 @@ class Store:
         self.reports = Reports(self)
         self.digests = Digests(self)
         self.boiler = Boilerplate(self)
+        self.bulk = Bulk(self)
         if migrate:
             self.migrate()
 
