@@ -55,14 +55,14 @@ _ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Dr|St|Co|No|Jr|Sr|Lt|Gen|Sen|Rep
 # quotation marks (a straight one between two letters is an apostrophe: 'week"s', as old wire copy
 # has it) and paragraph breaks, which close a quote left open
 _QUOTE = re.compile(r"[\"\u201c\u201d\u201e\u00ab\u00bb\u300c\u300d\u300e\u300f]|\n\s*\n")
+_OPEN = "\u201c\u201e\u00ab\u300c\u300e"
+_CLOSE = "\u201d\u00bb\u300d\u300f"
 FIGURE = re.compile(r"\d+(?:[.,:/]\d+)*")  # a figure whole: "1.4", "55,019,000", "12-7/8" is two
 
 
 def figures_of(text: str) -> frozenset[str]:
     """The figures of a text, whole ("1.4", not "1" and "4")."""
     return frozenset(FIGURE.findall(text))
-_OPEN = "\u201c\u201e\u00ab\u300c\u300e"
-_CLOSE = "\u201d\u00bb\u300d\u300f"
 
 
 @dataclass(frozen=True)
@@ -146,11 +146,6 @@ class Reuse:
             or (self.kept >= 2 and self.found >= MOSTLY * self.words
                 and self.kept_narrative_found >= MOSTLY * self.kept_narrative)
 
-    @property
-    def sentence_share(self) -> float:
-        """Share of the copy's sentences that come from the original (once it derives from it)."""
-        return self.kept / self.sentences if self.sentences else 0.0
-
 
 def _longest(s: np.ndarray, hit: np.ndarray, count: int) -> np.ndarray:
     """Per sentence (``s``: the sentence of each token): the longest run of ``hit`` tokens in a row."""
@@ -178,8 +173,8 @@ def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset(),
     if found.all():  # a whole copy: every sentence taken (its figures are the original's)
         total = np.bincount(s, minlength=count)
         narr = np.bincount(s, weights=narrative, minlength=count)
-        taken = narr >= MIN_WORDS
-        quote = ~taken & (total >= MIN_WORDS)
+        taken = (narr >= MIN_WORDS) & (_longest(s, narrative, count) >= RUN)  # as below, every word found
+        quote = ~taken & (narr < MIN_WORDS) & (total >= MIN_WORDS)
         return Reuse(count, int(np.count_nonzero(taken)), int(np.count_nonzero(quote)), int(total[taken].sum()),
                      n, int(np.count_nonzero(total >= KEPT_WORDS)), n, int(narr[total >= KEPT_WORDS].sum()),
                      int(narr[total >= KEPT_WORDS].sum()))

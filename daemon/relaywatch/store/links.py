@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 _LINK_COLUMNS = ("original_id, copy_id, via_id, kind, coverage, copy_share, lag_seconds, credited, anomaly,"
                  " added_before, added_inside, added_after, credit_link, copy_sentences, taken_sentences")
+_R_COLUMNS = ", ".join(f"r.{c.strip()}" for c in _LINK_COLUMNS.split(","))  # the same, of ``reposts r``
 _SAVE = ("INSERT INTO reposts (original_id, copy_id, via_id, kind, coverage, copy_share, lag_seconds, credited,"
          " anomaly, added_before, added_inside, added_after, credit_link, copy_sentences, taken_sentences, labels,"
          " detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -75,10 +76,7 @@ class Links:
     def named_orphans(self, original_id: int) -> list[Link]:
         """Links to ``original_id`` with no ``via`` whose copy names a source in a relay footer."""
         rows = self._store.conn.execute(
-            "SELECT r.original_id, r.copy_id, r.via_id, r.kind, r.coverage, r.copy_share, r.lag_seconds,"
-            " r.credited, r.anomaly, r.added_before, r.added_inside, r.added_after, r.credit_link,"
-            " r.copy_sentences, r.taken_sentences"
-            " FROM reposts r JOIN entries e"
+            f"SELECT {_R_COLUMNS} FROM reposts r JOIN entries e"
             " ON e.id = r.copy_id WHERE r.original_id = ? AND r.via_id IS NULL"
             " AND e.sources != '[]' ORDER BY r.copy_id", (original_id,)).fetchall()
         return [_link(r) for r in rows]
