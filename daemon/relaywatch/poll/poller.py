@@ -121,8 +121,9 @@ def _prepare_pair(pair: tuple[Draft, str | None]) -> Prepared:
 
 def _worker_start() -> None:
     """Worker process start: end with the daemon (quietly, even after a SIGKILL); yield the CPU to
-    the polling process (a sandbox may forbid it); the collector tuned as in the daemon."""
-    die_with_parent()
+    the polling process (a sandbox may forbid it); the collector tuned as in the daemon. Its pool
+    starts workers from poll threads, which end: the worker watches its parent itself."""
+    die_with_parent(kernel=False)
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICE)
     tune_gc()
