@@ -69,8 +69,29 @@ def test_independent_report_of_the_same_case_sharing_a_quote_is_not_linked(world
 
 def _reuse(copy: str, original: str) -> tuple[int, int, bool]:
     a, b = fpmod.fingerprint(copy), fpmod.fingerprint(original)
-    r = reuse(layout(copy, a.tokens), fpmod.covered(a, b.shingles), figures_of(original))
+    r = reuse(layout(copy, a.tokens), fpmod.covered(a, b.shingles), figures_of(original), words=(a.words, b.words))
     return r.taken, r.taken_quotes, r.derived
+
+
+def test_a_sentence_from_the_same_template_with_other_names_is_not_taken() -> None:
+    template = ("{} is issuing a 100 mln dlr eurobond due April 9, 1997 carrying a coupon of 8-1/4 pct and "
+                "priced at 101-5/8, said {} as lead manager of the issue.")
+    wire = template.format("Norsk Hydro", "Swiss Bank Corp International")
+    assert _reuse(template.format("Electricite de France", "Nomura Securities"), wire)[0] == 0
+    assert _reuse(template.format("Norsk Hydro", "Nomura Securities"), wire)[0] == 1  # one name of two: the story's
+    lay = layout(wire, len(fpmod.tokenize(wire)))
+    assert lay.names is not None
+    assert [fpmod.tokenize(wire)[i] for i in lay.names] == ["hydro", "april", "swiss", "bank", "corp", "international"]
+
+
+def test_a_quote_with_a_stock_attribution_is_no_brief() -> None:
+    filing = ("A group of investors said it is seeking information about the shareholders of the company. In a "
+              "filing with the Securities and Exchange Commission, the group said it holds 17.5 pct of the stock.")
+    copy = ('"Mr. Landes has asked the company to sell all or part of its assets or to liquidate," he said in a '
+            "filing with the Securities and Exchange Commission. Landes and another investor hold 15.2 pct of "
+            "the stock and formed a group to press for a sale. They may buy more shares or sell some or all "
+            "of their stake, and had agreed a takeover at 12.50 dlrs a share last September before talks broke down.")
+    assert _reuse(copy, filing)[2] is False  # its one sentence with the wire's words is a quote: no evidence
 
 
 def test_layout_finds_sentences_and_quotes() -> None:

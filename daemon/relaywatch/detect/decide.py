@@ -34,7 +34,9 @@ from relaywatch.detect.reuse import Layout, figures_of, layout, reuse
 from relaywatch.detect.text import CleanText
 from relaywatch.models import Link, StoredEntry
 
-LABELS = 3  # the version of the labelling rules (3: kind on the original's words alone; credits anywhere)
+# the version of the labelling rules (3: kind on the original's words alone; credits anywhere;
+# 4: a sentence with another template's names is not taken)
+LABELS = 4
 
 
 @dataclass(frozen=True)
@@ -153,11 +155,12 @@ def _took(copy: fpmod.Fingerprint, lay: Layout, original: fpmod.Fingerprint, ori
     """Whether ``copy`` took sentences of ``original`` (``m``: a against b; ``copy_is_a``: which)."""
     figures = figures_of(original_text)
     exact = m.a_mask if copy_is_a else m.b_mask
-    if reuse(lay, exact, figures).derived:  # found exactly: no need to look for swapped words
+    words = (copy.words, original.words)
+    if reuse(lay, exact, figures, words=words).derived:  # found exactly: no need to look for swapped words
         return True
     a, b = (copy, original) if copy_is_a else (original, copy)
     am, bm = found_edited(a, b, m, p.edit_tokens)
-    return reuse(lay, am if copy_is_a else bm, figures, exact).derived
+    return reuse(lay, am if copy_is_a else bm, figures, exact, words).derived
 
 
 def shortlist(hits: Mapping[int, tuple[int, float]], fingerprints: int, p: MatchParams) -> list[int]:

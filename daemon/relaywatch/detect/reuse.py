@@ -15,10 +15,14 @@ quotation marks:
   of them, are found, ``RUN`` of them exactly and in a row (text that only shares stock phrases,
   "said in a statement on", seldom has such a run). A sentence that only holds a shared name,
   figure or phrase (the charge's wording) is not; a quote shared by two reports is no evidence
-  at all;
+  at all. Nor is a sentence whose figures, or whose names (words written with a capital inside
+  the sentence: at least two of them), are mostly not the original's: the same template filled
+  in for another company, another bond issue, another quarter;
 - the copy **derives** from the original when at least two of its sentences are taken, or one
-  that is ``BRIEF_SHARE`` of its words or more (a news-in-brief of one wire sentence, a short
-  item built around one). One sentence in a long story is not enough: two reports of one agency
+  whose narrative words are ``BRIEF_SHARE`` of the copy's words or more (a news-in-brief of one
+  wire sentence, a short item built around one; a long quote with the wire's stock attribution,
+  "he said in a filing with the Securities and Exchange Commission", is not one).
+  One sentence in a long story is not enough: two reports of one agency
   often repeat a background sentence, and a paper's long own report may quote the wire's
   description of an event once. A copy made ``MOSTLY`` of the original's words, in at least two
   of its sentences, with ``MOSTLY`` of their narrative words too, derives from it: a brief that runs
@@ -72,6 +76,7 @@ class Layout:
     sentence: np.ndarray  # int: the sentence of each token, from 0
     quoted: np.ndarray    # bool: the token is inside quotation marks
     figures: tuple[tuple[int, str], ...] = ()  # (its sentence, the figure) of each figure (``FIGURE``)
+    names: np.ndarray | None = None  # int: the tokens written with a capital, not a sentence's first
 
     @property
     def sentences(self) -> int:
@@ -89,23 +94,29 @@ def layout(text: str, tokens: int) -> Layout:
             if m.group()[0] != "." or not _ABBREVIATION.search(text, max(0, m.start() - 4), m.start())]
     spans = _quote_spans(text)
     cuts = sorted({0, len(text), *ends, *(p for span in spans for p in span)})
-    counts = [len(fpmod.TOKEN.findall(text, a, b)) for a, b in zip(cuts, cuts[1:], strict=False)]
+    pieces = [fpmod.TOKEN.findall(text, a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
+    counts = [len(words) for words in pieces]
     if sum(counts) != tokens:
         return Layout(np.zeros(tokens, dtype=np.int32), np.zeros(tokens, dtype=bool))
     opens = [o for o, _ in spans]
     number: dict[int, int] = {}  # a sentence's place among the text's ends -> its number among those with tokens
-    piece_sentence, piece_quoted = [], []
-    for at, n in zip(cuts, counts, strict=False):
+    piece_sentence, piece_quoted, names = [], [], []
+    token = 0
+    for at, words in zip(cuts, pieces, strict=False):
         raw = bisect_right(ends, at)
-        if n and raw not in number:
+        if words and raw not in number:
             number[raw] = len(number)
+            names.extend(token + i for i, w in enumerate(words) if i and w[0].isupper())
+        else:
+            names.extend(token + i for i, w in enumerate(words) if w[0].isupper())
+        token += len(words)
         piece_sentence.append(number.get(raw, max(len(number) - 1, 0)))
         i = bisect_right(opens, at) - 1
         piece_quoted.append(i >= 0 and at < spans[i][1])
     figures = tuple((number[raw], m.group()) for m in FIGURE.finditer(text)
                     if (raw := bisect_right(ends, m.start())) in number)
     return Layout(np.repeat(np.array(piece_sentence, dtype=np.int32), counts),
-                  np.repeat(np.array(piece_quoted, dtype=bool), counts), figures)
+                  np.repeat(np.array(piece_quoted, dtype=bool), counts), figures, np.array(names, dtype=np.int32))
 
 
 def _quote_spans(text: str) -> list[tuple[int, int]]:
@@ -133,7 +144,7 @@ class Reuse:
     sentences: int        # sentences of the copy
     taken: int            # of which taken (narrative evidence)
     taken_quotes: int     # quote sentences taken (no evidence; counted once derived)
-    taken_words: int      # words of the copy in taken sentences
+    taken_words: int      # narrative words of the copy in taken sentences (a quote is no evidence)
     words: int
     kept: int = 0         # sentences from the original, quotes and short ones included: most words found
     found: int = 0        # words of the copy found in the original
@@ -159,12 +170,34 @@ def _longest(s: np.ndarray, hit: np.ndarray, count: int) -> np.ndarray:
     return longest
 
 
+def _strangers(lay: Layout, count: int, figures: frozenset[str], words: Words | None) -> np.ndarray:
+    """Per sentence: whether its figures, or its names, are mostly not the original's (more than
+    half of them, and for names at least two: a sentence with the wire's words around other
+    figures or other names is another story told from the same template)."""
+    out = np.zeros(count, dtype=bool)
+    if lay.figures:
+        at = np.array([i for i, _ in lay.figures])
+        other = np.array([w not in figures for _, w in lay.figures])
+        out |= np.bincount(at, weights=other, minlength=count) > np.bincount(at, minlength=count) / 2
+    if words is not None and lay.names is not None and len(lay.names):
+        copy_words, original_words = words
+        at = lay.sentence[lay.names]
+        other = ~np.isin(copy_words[lay.names], original_words)
+        wrong = np.bincount(at, weights=other, minlength=count)
+        out |= (wrong > np.bincount(at, minlength=count) / 2) & (wrong >= 2)
+    return out
+
+
+Words = tuple[np.ndarray, np.ndarray]  # the word hashes of the copy, in order, and of the original
+
+
 def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset(),
-          exact: np.ndarray | None = None) -> Reuse:
+          exact: np.ndarray | None = None, words: Words | None = None) -> Reuse:
     """The copy's sentences taken from an original, its words ``found`` there (one bool a token);
-    ``figures``: the original's (``figures_of``). A sentence whose figures are mostly not the
-    original's is not taken, however many of its words are (two reports from one template:
-    earnings, weather, markets)."""
+    ``figures``: the original's (``figures_of``); ``words``: the word hashes of both texts
+    (``Fingerprint.words``). A sentence whose figures or names are mostly not the original's is
+    not taken, however many of its words are (two reports from one template: earnings, weather,
+    markets, bond issues)."""
     n = len(found)
     if n == 0 or len(lay.sentence) != n:
         return Reuse(0, 0, 0, 0, n)
@@ -175,25 +208,18 @@ def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset(),
         narr = np.bincount(s, weights=narrative, minlength=count)
         taken = (narr >= MIN_WORDS) & (_longest(s, narrative, count) >= RUN)  # as below, every word found
         quote = ~taken & (narr < MIN_WORDS) & (total >= MIN_WORDS)
-        return Reuse(count, int(np.count_nonzero(taken)), int(np.count_nonzero(quote)), int(total[taken].sum()),
+        return Reuse(count, int(np.count_nonzero(taken)), int(np.count_nonzero(quote)), int(narr[taken].sum()),
                      n, int(np.count_nonzero(total >= KEPT_WORDS)), n, int(narr[total >= KEPT_WORDS].sum()),
                      int(narr[total >= KEPT_WORDS].sum()))
-    if lay.figures:
-        at = np.array([i for i, _ in lay.figures])
-        other = np.array([w not in figures for _, w in lay.figures])
-        wrong = np.bincount(at, weights=other, minlength=count)
-        figs = np.bincount(at, minlength=count)
-    else:
-        wrong = figs = np.zeros(count)
+    own = ~_strangers(lay, count, figures, words)
     total = np.bincount(s, minlength=count)
     narr = np.bincount(s, weights=narrative, minlength=count)
     narr_found = np.bincount(s, weights=narrative & found, minlength=count)
     all_found = np.bincount(s, weights=found, minlength=count)
     run = _longest(s, narrative & (found if exact is None else exact), count)
-    taken = (narr_found >= TAKEN_SHARE * narr) & (narr_found >= MIN_WORDS) & (wrong <= figs / 2) & (run >= RUN)
-    quote = ~taken & (narr < MIN_WORDS) & (wrong <= figs / 2) & (all_found >= TAKEN_SHARE * total) \
-        & (all_found >= MIN_WORDS)
-    kept = (all_found >= TAKEN_SHARE * total) & (total >= KEPT_WORDS) & (wrong <= figs / 2)
-    return Reuse(count, int(np.count_nonzero(taken)), int(np.count_nonzero(quote)), int(total[taken].sum()), n,
+    taken = (narr_found >= TAKEN_SHARE * narr) & (narr_found >= MIN_WORDS) & own & (run >= RUN)
+    quote = ~taken & (narr < MIN_WORDS) & own & (all_found >= TAKEN_SHARE * total) & (all_found >= MIN_WORDS)
+    kept = (all_found >= TAKEN_SHARE * total) & (total >= KEPT_WORDS) & own
+    return Reuse(count, int(np.count_nonzero(taken)), int(np.count_nonzero(quote)), int(narr[taken].sum()), n,
                  int(np.count_nonzero(kept)), int(np.count_nonzero(found)), int(narr[kept].sum()),
                  int(narr_found[kept].sum()))
