@@ -69,7 +69,7 @@ def test_independent_report_of_the_same_case_sharing_a_quote_is_not_linked(world
 
 def _reuse(copy: str, original: str) -> tuple[int, int, bool]:
     a, b = fpmod.fingerprint(copy), fpmod.fingerprint(original)
-    r = reuse(layout(copy, a.tokens), fpmod.covered(a, b.shingles), figures_of(original), words=(a.words, b.words))
+    r = reuse(layout(copy, a.tokens), fpmod.covered(a, b.shingles), figures_of(original), words=(a.words, b.vocabulary))
     return r.taken, r.taken_quotes, r.derived
 
 

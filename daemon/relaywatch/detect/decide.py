@@ -65,6 +65,7 @@ class Known:
 
     entry: StoredEntry
     fp: fpmod.Fingerprint
+    given_layout: Layout | None = None  # as its holder kept it from an earlier decision
 
     @property
     def id(self) -> int:
@@ -73,6 +74,16 @@ class Known:
     def clean(self) -> CleanText:
         e = self.entry
         return CleanText(e.text, e.dateline, e.credits, e.sources, e.boilerplate)
+
+    @cached_property
+    def layout(self) -> Layout:
+        """Its sentences and quotes, read once (the matcher keeps a stored entry for the next ones)."""
+        return self.given_layout or layout(self.entry.text, self.fp.tokens)
+
+    @property
+    def layout_read(self) -> bool:
+        """Whether its layout was read (or given): its holder may keep it for the next decisions."""
+        return "layout" in self.__dict__
 
 
 @dataclass(frozen=True)
@@ -133,7 +144,7 @@ def derives(new: New, other: Known, m: Measure, p: MatchParams) -> bool:
     if m.a_tokens < p.min_tokens:
         return False
     if _precedes(new.entry, other.entry):
-        return _took(other.fp, layout(other.entry.text, other.fp.tokens), new.fp, new.clean.text, m, p, False)
+        return _took(other.fp, other.layout, new.fp, new.clean.text, m, p, False)
     return _took(new.fp, new.layout, other.fp, other.entry.text, m, p, True)
 
 
@@ -155,7 +166,7 @@ def _took(copy: fpmod.Fingerprint, lay: Layout, original: fpmod.Fingerprint, ori
     """Whether ``copy`` took sentences of ``original`` (``m``: a against b; ``copy_is_a``: which)."""
     figures = figures_of(original_text)
     exact = m.a_mask if copy_is_a else m.b_mask
-    words = (copy.words, original.words)
+    words = (copy.words, original.vocabulary)
     if reuse(lay, exact, figures, words=words).derived:  # found exactly: no need to look for swapped words
         return True
     a, b = (copy, original) if copy_is_a else (original, copy)

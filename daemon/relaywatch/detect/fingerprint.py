@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -45,6 +45,11 @@ class Fingerprint:
     tokens: int
     numbers: frozenset[str] = frozenset()  # tokens with a digit: the figures a copy keeps
     words: np.ndarray = field(default_factory=lambda: EMPTY)  # uint64 hash of each token, in order
+
+    @cached_property
+    def vocabulary(self) -> np.ndarray:
+        """Its words' hashes, sorted and unique (made once, when asked: whether a word is in the text)."""
+        return np.unique(self.words)
 
 
 def tokenize(text: str) -> list[str]:

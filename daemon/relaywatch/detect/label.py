@@ -41,7 +41,8 @@ def make_link(copy: StoredEntry, copy_fp: fpmod.Fingerprint, clean: CleanText, r
         copy_share, coverage = shares(edited)
         found = edited[0]
     figures = frozenset() if found.all() else figures_of(root.entry.text)
-    taken = reuse(lay or layout(clean.text, copy_fp.tokens), found, figures, m.a_mask, (copy_fp.words, root.fp.words))
+    lay = lay or layout(clean.text, copy_fp.tokens)
+    taken = reuse(lay, found, figures, m.a_mask, (copy_fp.words, root.fp.vocabulary))
     return Link(root.id, copy.id, via, k, coverage, copy_share, lag, credited, anomaly,
                 al.added_before, al.added_inside, al.added_after, credit_link, taken.sentences, taken.kept)
 

@@ -9,7 +9,7 @@ share names and phrases but not most of either text. Pure functions of two finge
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +28,8 @@ class Measure:
     figures_agree: float = 1.0  # share of the figures of the text with fewer found in the other
     a_near: float = -1.0  # coverages allowing one word in four changed (-1: not measured, see a_cov)
     b_near: float = -1.0
+    # ``swaps`` of the two texts, kept once made
+    swapped: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def a_rel(self) -> float:
@@ -81,11 +83,17 @@ def shares(found: Masks) -> tuple[float, float]:
 
 def swaps(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure) -> Masks:
     """Each text's words swapped in place for one of the other's (``fingerprint.swapped``); none
-    when either text has no word of its own (a whole copy, an excerpt: no hashing needed)."""
+    when either text has no word of its own (a whole copy, an excerpt: no hashing needed). ``a``
+    and ``b`` are the texts ``m`` measured, in its order: the answer is kept on ``m``."""
+    if m.swapped:  # asked again for the same two texts (the sentence reading, then the labels)
+        return m.swapped[0]
     a_own, b_own = ~m.a_mask, ~m.b_mask
     if not a_own.any() or not b_own.any():
-        return np.zeros(len(a_own), dtype=bool), np.zeros(len(b_own), dtype=bool)
-    return fpmod.swapped(a, a_own, b, b_own)
+        found = np.zeros(len(a_own), dtype=bool), np.zeros(len(b_own), dtype=bool)
+    else:
+        found = fpmod.swapped(a, a_own, b, b_own)
+    m.swapped.append(found)
+    return found
 
 
 def found_edited(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, width: int,

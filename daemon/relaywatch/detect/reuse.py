@@ -40,6 +40,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -64,6 +65,7 @@ _CLOSE = "\u201d\u00bb\u300d\u300f"
 FIGURE = re.compile(r"\d+(?:[.,:/]\d+)*")  # a figure whole: "1.4", "55,019,000", "12-7/8" is two
 
 
+@lru_cache(maxsize=4096)  # an original is read against many copies (its hash is kept by the string)
 def figures_of(text: str) -> frozenset[str]:
     """The figures of a text, whole ("1.4", not "1" and "4")."""
     return frozenset(FIGURE.findall(text))
@@ -180,15 +182,19 @@ def _strangers(lay: Layout, count: int, figures: frozenset[str], words: Words | 
         other = np.array([w not in figures for _, w in lay.figures])
         out |= np.bincount(at, weights=other, minlength=count) > np.bincount(at, minlength=count) / 2
     if words is not None and lay.names is not None and len(lay.names):
-        copy_words, original_words = words
-        at = lay.sentence[lay.names]
-        other = ~np.isin(copy_words[lay.names], original_words)
-        wrong = np.bincount(at, weights=other, minlength=count)
-        out |= (wrong > np.bincount(at, minlength=count) / 2) & (wrong >= 2)
+        copy_words, vocabulary = words
+        names = copy_words[lay.names]
+        if len(vocabulary):
+            at = np.minimum(np.searchsorted(vocabulary, names), len(vocabulary) - 1)
+            other = vocabulary[at] != names
+        else:
+            other = np.ones(len(names), dtype=bool)
+        wrong = np.bincount(lay.sentence[lay.names], weights=other, minlength=count)
+        out |= (wrong > np.bincount(lay.sentence[lay.names], minlength=count) / 2) & (wrong >= 2)
     return out
 
 
-Words = tuple[np.ndarray, np.ndarray]  # the word hashes of the copy, in order, and of the original
+Words = tuple[np.ndarray, np.ndarray]  # the copy's word hashes, in order; the original's vocabulary
 
 
 def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset(),
@@ -211,15 +217,18 @@ def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset(),
         return Reuse(count, int(np.count_nonzero(taken)), int(np.count_nonzero(quote)), int(narr[taken].sum()),
                      n, int(np.count_nonzero(total >= KEPT_WORDS)), n, int(narr[total >= KEPT_WORDS].sum()),
                      int(narr[total >= KEPT_WORDS].sum()))
-    own = ~_strangers(lay, count, figures, words)
     total = np.bincount(s, minlength=count)
     narr = np.bincount(s, weights=narrative, minlength=count)
     narr_found = np.bincount(s, weights=narrative & found, minlength=count)
     all_found = np.bincount(s, weights=found, minlength=count)
-    run = _longest(s, narrative & (found if exact is None else exact), count)
-    taken = (narr_found >= TAKEN_SHARE * narr) & (narr_found >= MIN_WORDS) & own & (run >= RUN)
+    enough = (narr_found >= TAKEN_SHARE * narr) & (narr_found >= MIN_WORDS)
+    kept = (all_found >= TAKEN_SHARE * total) & (total >= KEPT_WORDS)
+    if not kept.any() and not enough.any():  # no sentence could be taken: nothing more to read
+        return Reuse(count, 0, 0, 0, n, 0, int(np.count_nonzero(found)))
+    own = ~_strangers(lay, count, figures, words)
+    taken = enough & own & (_longest(s, narrative & (found if exact is None else exact), count) >= RUN)
     quote = ~taken & (narr < MIN_WORDS) & own & (all_found >= TAKEN_SHARE * total) & (all_found >= MIN_WORDS)
-    kept = (all_found >= TAKEN_SHARE * total) & (total >= KEPT_WORDS) & own
+    kept &= own
     return Reuse(count, int(np.count_nonzero(taken)), int(np.count_nonzero(quote)), int(narr[taken].sum()), n,
                  int(np.count_nonzero(kept)), int(np.count_nonzero(found)), int(narr[kept].sum()),
                  int(narr_found[kept].sum()))

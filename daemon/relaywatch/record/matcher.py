@@ -9,6 +9,7 @@ group's links and members; ``decide.decide``.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -20,6 +21,8 @@ from relaywatch.models import IndexRows, StoredEntry
 from relaywatch.record.cache import MIB, ByteLRU, fingerprint_bytes
 from relaywatch.store import Store
 
+LAYOUTS = 4096  # stored entries' layouts kept (a few KB each)
+
 
 class Matcher:
     """Matches entries against a store. Keeps a cache of fingerprints within ``cache_bytes``."""
@@ -28,6 +31,7 @@ class Matcher:
         self.store = store
         self.params = params or MatchParams()
         self._fps: ByteLRU[int, fpmod.Fingerprint] = ByteLRU(cache_bytes, fingerprint_bytes)
+        self._layouts: OrderedDict[int, Layout] = OrderedDict()  # of stored entries whose sentences were read
 
     # -- fingerprint cache ----------------------------------------------------------------
 
@@ -36,10 +40,12 @@ class Matcher:
 
     def forget(self, entry_id: int) -> None:
         self._fps.pop(entry_id)
+        self._layouts.pop(entry_id, None)
 
     def forget_all(self) -> None:
         """After a rollback: entry ids may be given again to other entries."""
         self._fps.clear()
+        self._layouts.clear()
 
     def fingerprint(self, entry: StoredEntry) -> fpmod.Fingerprint:
         cached = self._fps.get(entry.id)
@@ -50,7 +56,16 @@ class Matcher:
 
     def known(self, ids: Iterable[int]) -> dict[int, Known]:
         """Stored entries with their fingerprints, by id (those that exist)."""
-        return {i: Known(e, self.fingerprint(e)) for i, e in self.store.entries.get_many(ids).items()}
+        entries = self.store.entries.get_many(ids)
+        return {i: Known(e, self.fingerprint(e), self._layouts.get(i)) for i, e in entries.items()}
+
+    def _keep_layouts(self, known: Iterable[Known]) -> None:
+        """Keep the layouts read for this decision (a wire story is read against each of its copies)."""
+        for k in known:
+            if k.layout_read and k.given_layout is None:
+                self._layouts[k.id] = k.layout
+                while len(self._layouts) > LAYOUTS:
+                    self._layouts.popitem(last=False)
 
     # -- one new entry ----------------------------------------------------------------------
 
@@ -68,8 +83,11 @@ class Matcher:
         subject = New(new, clean, fp, lay)
         found = assess(subject, [known[i] for i in ids if i in known], originals, known, p)
         if found.root is None:
+            self._keep_layouts(known.values())
             return Decision(update_of=found.update_of)
-        return decide(subject, found, known, self.group(found.root, found.every_member), p)
+        decision = decide(subject, found, known, self.group(found.root, found.every_member), p)
+        self._keep_layouts(known.values())
+        return decision
 
     def group(self, root_id: int, every_member: bool) -> Group:
         """The copies of ``root_id`` with their entries: every one (``every_member``), or only those
