@@ -270,3 +270,51 @@ def test_feeds_boilerplate_lists_what_a_feed_learned(tmp_path: Path, capsys: pyt
     assert capsys.readouterr().out == "quiet (outlet): no lines learned\n"
     assert main(["-c", str(cfg), "feeds", "boilerplate", "nobody"]) == 1
     assert capsys.readouterr() == ("", "relaywatch: no feed named nobody\n")
+
+
+def _stored(store: Store) -> list[tuple[object, ...]]:
+    return [tuple(r.values()) for r in store.query(
+        "SELECT e.guid, e.text, f.fingerprints, r.kind, o.guid AS original FROM entries e"
+        " JOIN fingerprints f ON f.entry_id = e.id LEFT JOIN reposts r ON r.copy_id = e.id"
+        " LEFT JOIN entries o ON o.id = r.original_id ORDER BY e.id")]
+
+
+def test_a_worker_view_of_what_was_learned_changes_nothing_stored(tmp_path: Path) -> None:
+    """Entries a worker stripped from its view of what their feed learned (right, stale, or wrong)
+    are stored exactly as those the writer strips itself; and the view reads what the writer learned."""
+    from relaywatch.record.learned import LearnedView
+
+    def run(path: Path, view: bool) -> list[tuple[object, ...]]:
+        with Store(path) as store:
+            pipeline = Pipeline(store)
+            ledger, wire = store.feeds.ensure("ledger", "outlet"), store.feeds.ensure("wire", "wire")
+            learned = LearnedView(str(path)) if view else None
+            items = [(ledger, story(i) + FURNITURE) for i in range(boiler.MIN_STORIES + 2)]
+            items += [(wire, STORY), (ledger, STORY + FURNITURE)]
+            for n, (feed, paras) in enumerate(items):
+                e = entry(f"e{n}", paras, n)
+                remove: frozenset[int] = frozenset()
+                if learned is not None:  # the view; nothing; its furniture; its first line (wrong)
+                    guesses = [learned.removable(feed.name), frozenset(),
+                               frozenset(boiler.blocks("\n\n".join(FURNITURE)).keys),
+                               frozenset(boiler.blocks(paras[0]).keys)]
+                    remove = guesses[n % 4]
+                pipeline.ingest(feed, [prepare(e, remove=remove)], NOW)
+            if learned is not None:
+                assert learned.removable("ledger") == boiler.removable(pipeline.learned.state(ledger.id), "outlet",
+                                                                         pipeline.learned.protected())
+                assert learned.removable("ledger") and learned.removable("wire") == frozenset()
+                learned.close()
+            return _stored(store)
+
+    plain, viewed = run(tmp_path / "plain.db", False), run(tmp_path / "viewed.db", True)
+    assert viewed == plain
+    assert plain[-1][1] == "\n\n".join(STORY) and plain[-1][3] == "verbatim"
+
+
+def test_a_worker_view_of_a_store_it_cannot_read_strips_nothing(tmp_path: Path) -> None:
+    from relaywatch.record.learned import LearnedView
+
+    view = LearnedView(str(tmp_path / "missing.db"))
+    assert view.removable("ledger") == frozenset()
+    view.close()

@@ -223,19 +223,34 @@ def removable(state: Learning, role: str, protected: Set[int]) -> frozenset[int]
     """The blocks to strip from an entry of a feed of this role: none from a wire's (its recurring
     lines are its standard text), else the feed's learned blocks that no wire carries as its own
     (``protected``: the union of the wires' ``standard``)."""
-    if role == "wire" or not state.learned:
+    return removable_keys(state.learned, role, protected)
+
+
+def removable_keys(learned: Iterable[int], role: str, protected: Set[int]) -> frozenset[int]:
+    """``removable``, given the keys a feed has learned (a worker's view of them, read from the store)."""
+    if role == "wire":
         return frozenset()
-    return frozenset(k for k in state.learned if k not in protected)
+    return frozenset(k for k in learned if k not in protected)
+
+
+def removed(b: Blocks, remove: Set[int]) -> frozenset[int]:
+    """The keys ``strip`` removes from an entry of these blocks (short paragraphs only); none when
+    it would remove nothing, or every paragraph (a text of recurring lines only is kept as it is)."""
+    if not remove or remove.isdisjoint(b.keys):
+        return frozenset()
+    gone = [k in remove and 0 < n <= MAX_WORDS for k, n in zip(b.keys, b.words, strict=True)]
+    if all(gone) or not any(gone):
+        return frozenset()
+    return frozenset(k for k, out in zip(b.keys, gone, strict=True) if out)
 
 
 def strip(clean: CleanText, b: Blocks, remove: Set[int]) -> CleanText | None:
     """The clean text without its paragraphs in ``remove`` (short ones only), or None when none
-    is (or every paragraph would be: a text of recurring lines only is kept as it is)."""
-    if not remove or remove.isdisjoint(b.keys):
+    is (or every paragraph would be: ``removed``)."""
+    gone = removed(b, remove)
+    if not gone:
         return None
-    kept = [p for p, k, n in zip(b.paras, b.keys, b.words, strict=True) if not (k in remove and 0 < n <= MAX_WORDS)]
-    if not kept or len(kept) == len(b.paras):
-        return None
+    kept = [p for p, k, n in zip(b.paras, b.keys, b.words, strict=True) if not (k in gone and 0 < n <= MAX_WORDS)]
     return CleanText("\n\n".join(kept), clean.dateline, clean.credits, clean.sources, clean.boilerplate,
                      clean.links)
 

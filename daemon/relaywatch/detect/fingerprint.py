@@ -28,8 +28,9 @@ class FingerprintError(RelaywatchError):
 K = 4          # tokens per shingle
 WINDOW = 10    # shingles per winnowing window: a shared run of 13 tokens always shares a fingerprint
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
-TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+CJK_CLASS = f"[{CJK}]"
+TOKEN = re.compile(rf"{CJK_CLASS}|[^\W{CJK}]+")  # a CJK character, or a run of other word characters
 _MULT = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
                   0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB, 0xBF58476D1CE4E5B9],
                  dtype=np.uint64)

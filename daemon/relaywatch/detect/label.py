@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect.align import align
 from relaywatch.detect.measure import Measure, found_edited, shares, substituted, swaps
-from relaywatch.detect.reuse import Layout, figures_of, layout, reuse
+from relaywatch.detect.reuse import Layout, figures_of, layout, sentences_kept
 from relaywatch.detect.text import CleanText, credits_name
 from relaywatch.models import Link, StoredEntry
 
@@ -42,9 +42,9 @@ def make_link(copy: StoredEntry, copy_fp: fpmod.Fingerprint, clean: CleanText, r
         found = edited[0]
     figures = frozenset() if found.all() else figures_of(root.entry.text)
     lay = lay or layout(clean.text, copy_fp.tokens)
-    taken = reuse(lay, found, figures, m.a_mask, (copy_fp.words, root.fp.vocabulary))
+    sentences, kept = sentences_kept(lay, found, figures, (copy_fp.words, root.fp.vocabulary))
     return Link(root.id, copy.id, via, k, coverage, copy_share, lag, credited, anomaly,
-                al.added_before, al.added_inside, al.added_after, credit_link, taken.sentences, taken.kept)
+                al.added_before, al.added_inside, al.added_after, credit_link, sentences, kept)
 
 
 def _site(url: str) -> str:

@@ -39,6 +39,15 @@ class Prepared:
     index_rows: IndexRows | None = None  # the index's rows of its fingerprints, read by a worker
     layout: reusemod.Layout | None = None  # its sentences and quotes, read by a worker (None: not yet)
     blocks: boilermod.Blocks | None = None  # its paragraphs and their keys, for learned boilerplate
+    # learned boilerplate a worker stripped (``boiler.removed``: none, or the keys of the lines
+    # taken out of ``unstripped`` to make ``clean``; ``blocks`` are the unstripped text's)
+    stripped: frozenset[int] = frozenset()
+    unstripped: textmod.CleanText | None = None
+
+    @property
+    def before_stripping(self) -> textmod.CleanText:
+        """Its clean text with its feed's learned boilerplate still in."""
+        return self.unstripped or self.clean
 
 
 def content_hash(entry: ParsedEntry) -> str:
@@ -53,9 +62,11 @@ def draft(entry: ParsedEntry) -> Draft:
     return Draft(entry, clean)
 
 
-def prepare(entry: ParsedEntry | Draft, article_text: str | None = None) -> Prepared:
+def prepare(entry: ParsedEntry | Draft, article_text: str | None = None,
+            remove: frozenset[int] = frozenset()) -> Prepared:
     """Clean text and fingerprint of an entry; given a ``Draft``, its feed text is not cleaned again.
-    The article's text, when given and longer than the feed's, is what is matched."""
+    The article's text, when given and longer than the feed's, is what is matched. ``remove``: the
+    keys of its feed's learned boilerplate, stripped before fingerprinting (``boiler.strip``)."""
     d = entry if isinstance(entry, Draft) else draft(entry)
     clean, feed_text = d.clean, None
     if article_text:
@@ -67,7 +78,13 @@ def prepare(entry: ParsedEntry | Draft, article_text: str | None = None) -> Prep
                                       article.credits + clean.credits, article.sources + clean.sources,
                                       tuple(dict.fromkeys(article.boilerplate + clean.boilerplate)))
             _ = clean.words
+    blocks = boilermod.blocks(clean.text)
+    gone = boilermod.removed(blocks, remove)
+    unstripped = None
+    if gone:
+        unstripped, clean = clean, boilermod.strip(clean, blocks, gone) or clean
+        _ = clean.words
     fp = fpmod.fingerprint(clean.text)
     return Prepared(d.entry, clean, fp, content_hash(d.entry), feed_text,
                     article_text if feed_text is not None else None, layout=reusemod.layout(clean.text, fp.tokens),
-                    blocks=boilermod.blocks(clean.text))
+                    blocks=blocks, stripped=gone, unstripped=unstripped)

@@ -62,6 +62,8 @@ _ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Dr|St|Co|No|Jr|Sr|Lt|Gen|Sen|Rep
 _QUOTE = re.compile(r"[\"\u201c\u201d\u201e\u00ab\u00bb\u300c\u300d\u300e\u300f]|\n\s*\n")
 _OPEN = "\u201c\u201e\u00ab\u300c\u300e"
 _CLOSE = "\u201d\u00bb\u300d\u300f"
+# a token (``fingerprint.TOKEN``) found by its first letter alone
+_INITIAL = re.compile(rf"(?=({fpmod.CJK_CLASS}|[^\W{fpmod.CJK}]))(?:{fpmod.CJK_CLASS}|[^\W{fpmod.CJK}]+)")
 FIGURE = re.compile(r"\d+(?:[.,:/]\d+)*")  # a figure whole: "1.4", "55,019,000", "12-7/8" is two
 
 
@@ -90,35 +92,45 @@ def layout(text: str, tokens: int) -> Layout:
     do not agree with that count, the text is read as one sentence without quotes).
 
     The text is cut where a sentence ends and where a quote opens or closes, and the tokens of each
-    piece are counted (``findall`` on the piece: no match object a token); the pieces, a few dozen,
-    are numbered in plain Python, the tokens' arrays made once."""
+    piece are found (``findall`` on the piece, of each token its first letter only: no match object
+    a token); the pieces, a few dozen, are numbered in plain Python, the tokens' arrays made once.
+    A name is a token whose first letter changes when lowered, not a sentence's first token."""
     ends = [m.end() for m in _BOUNDARY.finditer(text)
             if m.group()[0] != "." or not _ABBREVIATION.search(text, max(0, m.start() - 4), m.start())]
     spans = _quote_spans(text)
     cuts = sorted({0, len(text), *ends, *(p for span in spans for p in span)})
-    pieces = [fpmod.TOKEN.findall(text, a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
-    counts = [len(words) for words in pieces]
+    pieces = [_INITIAL.findall(text, a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
+    counts = [len(initials) for initials in pieces]
     if sum(counts) != tokens:
         return Layout(np.zeros(tokens, dtype=np.int32), np.zeros(tokens, dtype=bool))
     opens = [o for o, _ in spans]
     number: dict[int, int] = {}  # a sentence's place among the text's ends -> its number among those with tokens
-    piece_sentence, piece_quoted, names = [], [], []
-    token = 0
-    for at, words in zip(cuts, pieces, strict=False):
+    piece_sentence, piece_quoted = [], []
+    for at, n in zip(cuts, counts, strict=False):
         raw = bisect_right(ends, at)
-        if words and raw not in number:
+        if n and raw not in number:
             number[raw] = len(number)
-            names.extend(token + i for i, w in enumerate(words) if i and w[0].isupper())
-        else:
-            names.extend(token + i for i, w in enumerate(words) if w[0].isupper())
-        token += len(words)
         piece_sentence.append(number.get(raw, max(len(number) - 1, 0)))
         i = bisect_right(opens, at) - 1
         piece_quoted.append(i >= 0 and at < spans[i][1])
     figures = tuple((number[raw], m.group()) for m in FIGURE.finditer(text)
                     if (raw := bisect_right(ends, m.start())) in number)
-    return Layout(np.repeat(np.array(piece_sentence, dtype=np.int32), counts),
-                  np.repeat(np.array(piece_quoted, dtype=bool), counts), figures, np.array(names, dtype=np.int32))
+    sentence = np.repeat(np.array(piece_sentence, dtype=np.int32), counts)
+    return Layout(sentence, np.repeat(np.array(piece_quoted, dtype=bool), counts), figures,
+                  _names("".join(map("".join, pieces)), sentence))
+
+
+def _names(initials: str, sentence: np.ndarray) -> np.ndarray:
+    """The tokens (by their first letters, ``initials``) written with a capital, not first in their sentence."""
+    lowered = initials.lower()
+    if len(lowered) == len(initials):
+        capital = np.frombuffer(initials.encode("utf-32-le"), dtype=np.uint32) != \
+            np.frombuffer(lowered.encode("utf-32-le"), dtype=np.uint32)
+    else:  # a letter that lowers to two ("İ"): one at a time
+        capital = np.fromiter((c.lower() != c for c in initials), dtype=bool, count=len(initials))
+    first = np.ones(len(sentence), dtype=bool)
+    first[1:] = sentence[1:] != sentence[:-1]
+    return np.flatnonzero(capital & ~first).astype(np.int32)
 
 
 def _quote_spans(text: str) -> list[tuple[int, int]]:
@@ -232,3 +244,21 @@ def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset(),
     return Reuse(count, int(np.count_nonzero(taken)), int(np.count_nonzero(quote)), int(narr[taken].sum()), n,
                  int(np.count_nonzero(kept)), int(np.count_nonzero(found)), int(narr[kept].sum()),
                  int(narr_found[kept].sum()))
+
+
+def sentences_kept(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset(),
+                   words: Words | None = None) -> tuple[int, int]:
+    """The copy's sentences, and those of them kept from the original (``Reuse.kept``): what a
+    link records of how much was taken (``reuse``'s count, without reading what derives)."""
+    n = len(found)
+    if n == 0 or len(lay.sentence) != n:
+        return 0, 0
+    count = lay.sentences
+    total = np.bincount(lay.sentence, minlength=count)
+    if found.all():
+        return count, int(np.count_nonzero(total >= KEPT_WORDS))
+    all_found = np.bincount(lay.sentence, weights=found, minlength=count)
+    kept = (all_found >= TAKEN_SHARE * total) & (total >= KEPT_WORDS)
+    if kept.any():
+        kept &= ~_strangers(lay, count, figures, words)
+    return count, int(np.count_nonzero(kept))

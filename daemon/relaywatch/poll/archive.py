@@ -28,6 +28,7 @@ from relaywatch.errors import RelaywatchError
 from relaywatch.models import Feed, ParsedEntry
 from relaywatch.poll.feeds import check_date, entry_identity
 from relaywatch.poll.workers import die_with_parent
+from relaywatch.record.learned import LearnedView
 from relaywatch.record.pipeline import Counts, Pipeline
 from relaywatch.store import Store, utcnow
 from relaywatch.store.index import RECENT_MERGES, IndexReader
@@ -119,18 +120,27 @@ def parse_line(line: str, now: datetime) -> tuple[str, str | None, ParsedEntry]:
                                    date_flag=flag)
 
 
-# A worker process's read-only view of the store's index (``_start_worker``); None in the
-# ingesting process itself, which reads the index through its own connection.
-_reader: IndexReader | None = None
+@dataclass
+class _WorkerView:
+    """A worker process's read-only view of the store: its index, and what each feed has learned
+    of its boilerplate (``record.learned``)."""
+
+    index: IndexReader
+    learned: LearnedView
+
+
+# The worker process's view (``_start_worker``); None in the ingesting process itself, which reads
+# the index through its own connection and strips learned lines in its writer.
+_view: _WorkerView | None = None
 
 
 def _start_worker(index: tuple[str, int] | None) -> None:
     """A worker's start: it ends quietly with the ingesting process (``workers.die_with_parent``);
     ``index``: (database path, rows per fingerprint) to look texts up in, or None."""
-    global _reader
+    global _view
     die_with_parent()
     if index is not None:
-        _reader = IndexReader(*index)
+        _view = _WorkerView(IndexReader(*index), LearnedView(index[0]))
 
 
 def _prepare(args: tuple[int, str, datetime]) -> tuple[int, str | None, str | None, ParsedEntry | None,
@@ -140,10 +150,11 @@ def _prepare(args: tuple[int, str, datetime]) -> tuple[int, str | None, str | No
         feed, role, entry = parse_line(line, now)
     except ValueError as e:
         return lineno, str(e), None, None, None
-    item = prepare(entry)
-    if _reader is not None:  # the look-up of its fingerprints, done here rather than by the writer
-        item = replace(item, index_rows=_reader.rows(item.fp.winnowed))
-    return lineno, feed, role, entry, item
+    if _view is None:
+        return lineno, feed, role, entry, prepare(entry)
+    # its feed's learned lines stripped and its fingerprints looked up here rather than by the writer
+    item = prepare(entry, remove=_view.learned.removable(feed))
+    return lineno, feed, role, entry, replace(item, index_rows=_view.index.rows(item.fp.winnowed))
 
 
 def _prepared_lines(path: Path, now: datetime, workers: int,

@@ -14,7 +14,8 @@ Boilerplate learned per feed (``detect.boiler``) is learned and stripped here, i
 a feed has learned depends on the order its entries arrive, and preparing runs in worker
 processes. Each new entry's paragraphs are hashed (cheap) and join its feed's window; when the
 feed's learned blocks are in its text, they are stripped, and the text is fingerprinted again and
-its index rows read again (those a worker read were for the text with them). What each feed
+its index rows read again (those a worker read were for the text with them), unless the worker
+stripped the same lines already from its view of what the feed had learned (``record.learned``). What each feed
 learned is kept in the store in the entry's transaction (a restart keeps it) and in memory
 (``_Learned``: one small object a feed). Entries already stored are not cleaned again.
 """
@@ -188,7 +189,7 @@ class Pipeline:
             return
         e = item.entry
         if self.learn_boilerplate:
-            b = item.blocks or boiler.blocks(item.clean.text)
+            b = item.blocks or boiler.blocks(item.before_stripping.text)
             learning = self.learned.state(feed.id)
             before = dict(learning.learned)
             seen = boiler.learn(learning, b)  # in place: a failure rebuilds it from the store (forget_all)
@@ -221,10 +222,10 @@ class Pipeline:
             return
         e = item.entry
         stored = self.store.entries.get(entry_id)
-        b = item.blocks or boiler.blocks(item.clean.text)
+        b = item.blocks or boiler.blocks(item.before_stripping.text)
         stripped = self._stripped(item, b, boiler.removable(self.learned.state(feed.id), feed.role,
                                                              self.learned.protected()))
-        if _same_story_text(stored, e, item.clean) or _same_story_text(stored, e, stripped.clean):
+        if _same_story_text(stored, e, item.before_stripping) or _same_story_text(stored, e, stripped.clean):
             # only the markup changed (attributes, tracking links; or the release that stopped
             # feedparser rewriting entry HTML): not an update; the new hash spares the next poll
             self.store.entries.set_content_hash(entry_id, item.content_hash)
@@ -241,14 +242,18 @@ class Pipeline:
 
     @staticmethod
     def _stripped(item: Prepared, b: boiler.Blocks, remove: frozenset[int]) -> Prepared:
-        """The entry without the blocks in ``remove``: its text fingerprinted again, its index rows
-        and its sentences to be read again (the worker read them for the text with the blocks)."""
-        clean = boiler.strip(item.clean, b, remove)
-        if clean is None:
+        """The entry without the blocks in ``remove``. A worker that stripped the same lines
+        (``record.learned``) made its fingerprint, index rows and sentences already; else its text
+        is fingerprinted again, and its index rows and sentences are read again."""
+        gone = boiler.removed(b, remove)
+        if gone == item.stripped:
             return item
+        before = item.before_stripping
+        clean = boiler.strip(before, b, gone) or before
         _ = clean.words
         fp = fpmod.fingerprint(clean.text)
-        return replace(item, clean=clean, fp=fp, index_rows=None, layout=None, blocks=None)
+        return replace(item, clean=clean, fp=fp, index_rows=None, layout=None, stripped=gone,
+                       unstripped=before if gone else None)
 
     def _taught(self, feed: Feed, entry_id: int, before: dict[int, int], after: boiler.Learning, seen: boiler.Seen,
                 b: boiler.Blocks, now: datetime) -> None:

@@ -10,6 +10,7 @@ of one of its paragraphs). Both are written in the transaction that stores the e
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,3 +71,36 @@ class Boilerplate:
             rows = db.conn.execute("SELECT key, stories, learned_at, last_seen, sample FROM boilerplate"
                                    " WHERE feed_id = ? ORDER BY stories DESC, learned_at, key", (feed_id,)).fetchall()
         return [dict(zip(("key", "stories", "learned_at", "last_seen", "sample"), r, strict=True)) for r in rows]
+
+
+@dataclass(frozen=True)
+class LearnedRows:
+    """What every feed has learned, as a worker process reads it: each feed's role and learned
+    keys (by feed name), and the window rows of the wire feeds (their standard lines are counted
+    from them), oldest first."""
+
+    feeds: dict[str, tuple[str, frozenset[int]]]
+    wire_windows: dict[int, list[WindowRow]]
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """A number that changes whenever another connection has committed to the database."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def read_learned(conn: sqlite3.Connection) -> LearnedRows:
+    """Every feed's learned keys and the wires' windows, in one read transaction."""
+    conn.execute("BEGIN")
+    try:
+        names = conn.execute("SELECT id, name, role FROM feeds").fetchall()
+        learned: dict[int, set[int]] = {}
+        for feed_id, key in conn.execute("SELECT feed_id, key FROM boilerplate"):
+            learned.setdefault(feed_id, set()).add(key)
+        windows: dict[int, list[WindowRow]] = {}
+        for feed_id, *row in conn.execute(
+                "SELECT w.feed_id, w.serial, w.story, w.keys, w.long FROM boilerplate_window w"
+                " JOIN feeds f ON f.id = w.feed_id WHERE f.role = 'wire' ORDER BY w.feed_id, w.serial"):
+            windows.setdefault(feed_id, []).append(WindowRow(*row))
+    finally:
+        conn.execute("COMMIT")
+    return LearnedRows({name: (role, frozenset(learned.get(feed_id, ()))) for feed_id, name, role in names}, windows)
