@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from relaywatch.detect import page as pagemod
 from relaywatch.detect.fingerprint import fingerprint
 from relaywatch.detect.text import clean, credits_name
 
@@ -169,3 +170,42 @@ def test_shared_furniture_makes_no_two_stories_alike() -> None:
                   for i in range(6))
     a, b = fingerprint(clean(template.format(one)).text), fingerprint(clean(template.format(two)).text)
     assert len(set(a.shingles.tolist()) & set(b.shingles.tolist())) == 0
+
+
+def _story_page(body: str, head: str = "") -> str:
+    return (f"<html><head><title>T</title>{head}</head><body><nav><a href='/'>Home</a></nav>"
+            f"<article><h1>Harbour halted</h1>{body}</article><footer><p>About us</p></footer></body></html>")
+
+
+def test_a_page_large_only_by_its_scripts_is_still_extracted() -> None:
+    # a megabyte of inline script and data does not make the page too large for its article's extraction
+    paras = "".join(f"<p>Paragraph {i} of the story tells what the harbour authority decided and why it "
+                    f"matters to the town.</p>" for i in range(8))
+    code = "<script>var state = {" + "'k': 'v', " * 120_000 + "};</script><style>p{}</style><!-- note -->"
+    page = _story_page(paras + "<ul><li><a href='/a'>One other headline here</a></li>"
+                       "<li><a href='/b'>Two other headline here</a></li></ul>", head=code)
+    assert len(page) > pagemod.MAX_EXTRACT
+    c = clean(page)
+    assert "page" in c.boilerplate and "Paragraph 0 of" in c.text and "headline" not in c.text
+
+
+@pytest.mark.parametrize("markup,bare", [
+    ("a<script>x</script>b<STYLE type='t'>y</Style >c<!-- z -->d", "abcd"),
+    ("a<script>never closed", "a"),
+    ("a<!-- never closed <p>b</p>", "a"),
+    ("<p>scripts are words too</p><scripted>", "<p>scripts are words too</p><scripted>"),
+])
+def test_strip_code_leaves_out_scripts_styles_and_comments(markup: str, bare: str) -> None:
+    assert pagemod.strip_code(markup) == bare
+
+
+def test_a_table_in_the_article_is_kept_as_its_cells_words() -> None:
+    paras = "".join(f"<p>Paragraph {i} of the story tells what the harbour authority decided and why it "
+                    f"matters to the town.</p>" for i in range(4))
+    table = ("<table><thead><tr><th>Port</th><th>Ships</th></tr></thead>"
+             "<tbody><tr><td>Dover</td><td>41</td></tr><tr><td>Calais</td><td>37</td></tr></tbody></table>")
+    c = clean(_story_page(paras + table + paras.replace("Paragraph", "Section")))
+    assert "Port Ships\n\nDover 41\n\nCalais 37" in c.text
+    assert "|" not in c.text and "---" not in c.text and c.text.endswith("Section 3 of the story tells what the "
+                                                                           "harbour authority decided and why it "
+                                                                           "matters to the town.")

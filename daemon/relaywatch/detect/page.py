@@ -7,7 +7,8 @@ taken out with trafilatura, whose main-content extraction (link density, text de
 known site layouts) scores 0.96 F1 on the article-extraction benchmark where a furniture-aware walk
 alone stays well below (``bench/pages.py`` prints both). The caller then cleans those paragraphs
 as any others (boilerplate table, dateline, credits). When trafilatura finds nothing, the
-structural walk is the fallback. Pure: no I/O.
+structural walk is the fallback. Tables are extracted too (an older site lays its whole article
+out in one; a story's own table of figures is its text), as their cells' words. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ _BLOCK = re.compile(r"<(?:p|div|li|section|article|h[1-6])[\s>]", re.I)
 LARGE = 50_000  # characters of markup beyond which many blocks make a page
 MANY_BLOCKS = 150
 HELD_CHARS = 160  # short paragraphs of the walk are looked at for credit lines
-MAX_EXTRACT = 1_000_000  # characters: beyond, trafilatura takes seconds; the structural walk alone is used
+MAX_EXTRACT = 1_000_000  # characters of markup once its code is left out (``strip_code``): beyond,
+# trafilatura takes seconds; the structural walk alone is used
+_CODE = re.compile(r"<(?:(script|style)\b|!--)", re.I)
+_CLOSE = {"script": re.compile(r"</script\s*>", re.I), "style": re.compile(r"</style\s*>", re.I)}
+_TABLE_RULE = re.compile(r"^\|(?:\s*:?-+:?\s*\|)+$")  # "|---|---|" under a table's header row
 
 
 def is_document(markup: str) -> bool:
@@ -40,12 +45,43 @@ def extract(html: str | bytes, url: str | None = None) -> str | None:
     import trafilatura  # imported here: it is slow to import and only whole pages need it
 
     try:
-        text = trafilatura.extract(html, url=url, include_comments=False, include_tables=False,
+        text = trafilatura.extract(html, url=url, include_comments=False, include_tables=True,
                                    favor_precision=True, deduplicate=False)
     except Exception as e:  # trafilatura/lxml on hostile markup: treat as "no article"
         log.info("article extraction failed for %s: %s", url, e)
         return None
-    return text or None
+    return "\n".join(_table_rows(text.split("\n"))) if text else None
+
+
+def _table_rows(lines: list[str]) -> list[str]:
+    """trafilatura's lines with its table rows ("| Pos | Player | Plays |") as the cells' text and
+    the rule under a header row left out: a table's words are the article's, its drawing is not."""
+    out = []
+    for line in lines:
+        row = line.strip()
+        if not (row.startswith("|") and row.endswith("|")):
+            out.append(line)
+        elif not _TABLE_RULE.match(row):
+            out.append(" ".join(cell.strip() for cell in row[1:-1].split("|") if cell.strip()))
+    return out
+
+
+def strip_code(markup: str) -> str:
+    """``markup`` without its scripts, styles and comments: a large page is mostly inline code and
+    data, so its size says little about the work of extracting its text. Linear in the markup's
+    size whatever it holds (an unclosed script or comment runs to the end, as a browser reads it)."""
+    out: list[str] = []
+    pos = 0
+    while (m := _CODE.search(markup, pos)) is not None:
+        out.append(markup[pos:m.start()])
+        if m.group(1):
+            close = _CLOSE[m.group(1).lower()].search(markup, m.end())
+            pos = close.end() if close else len(markup)
+        else:
+            end = markup.find("-->", m.end())
+            pos = end + 3 if end >= 0 else len(markup)
+    out.append(markup[pos:])
+    return "".join(out)
 
 
 def paragraphs(markup: str) -> tuple[Walked, bool]:
@@ -54,7 +90,8 @@ def paragraphs(markup: str) -> tuple[Walked, bool]:
     if not is_document(markup):
         return walk(markup), False
     walked = walk(markup)
-    text = extract(markup) if len(markup) <= MAX_EXTRACT else None
+    bare = strip_code(markup)
+    text = extract(bare) if len(bare) <= MAX_EXTRACT else None
     if not text:
         return walked, True
     paras = [p for p in (normalize(line) for line in text.split("\n")) if p]
