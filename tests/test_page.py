@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from relaywatch.detect import page as pagemod
 from relaywatch.detect.fingerprint import fingerprint
+from relaywatch.detect.markup import walk
 from relaywatch.detect.text import clean, credits_name
 
 STORY = ("<p>The harbour authority halted the expansion on Monday after the court ruling.</p>"
@@ -209,3 +210,38 @@ def test_a_table_in_the_article_is_kept_as_its_cells_words() -> None:
     assert "|" not in c.text and "---" not in c.text and c.text.endswith("Section 3 of the story tells what the "
                                                                            "harbour authority decided and why it "
                                                                            "matters to the town.")
+
+
+_WORDS = ["harbour", "quay", "ferry", "council", "spring", "hearing", "budget", "pier", "crane", "tide", "dock",
+          "cargo", "vessel", "mayor", "union", "wharf", "barge", "pilot", "lock", "channel"]
+
+
+def _sentence(n: int) -> str:
+    """Sentence ``n`` (0-19): 20 words, no run of four of them in another sentence."""
+    return f"The {' '.join(_WORDS[(n * 7 + k * 3) % len(_WORDS)] + str(k) for k in range(18))} said."
+
+
+def test_paragraphs_the_extraction_left_out_in_the_story_s_own_blocks_are_taken_back() -> None:
+    chunk = "<div class='story-chunk'>{}</div>"
+    first = "".join(f"<p>{_sentence(i)}</p>" for i in range(3))
+    second = "".join(f"<p>{_sentence(5 + i)}</p>" for i in range(3))
+    page = ("<html><body><main>" + chunk.format(first) + "<p class='x'>SUBSCRIBE</p>"
+            "<div class='story-chunk'><h2>The hearings</h2>" + second + "</div>"
+            "<div class='teaser'><p>" + _sentence(9) + "</p></div>"
+            "<div class='story-chunk'><p>Too short to be the story.</p></div></main></body></html>")
+    kept_by_extraction = [_sentence(i) for i in range(3)]
+    paras = pagemod._rejoin(kept_by_extraction, walk(page).paras, page)
+    assert paras == kept_by_extraction + [_sentence(5 + i) for i in range(3)]
+
+
+def test_a_paragraph_left_out_between_two_kept_ones_is_taken_back_once() -> None:
+    body = "".join(f"<p>{_sentence(i)}</p>" for i in range(4))
+    page = f"<html><body><article>{body}<p>{_sentence(1)} And more.</p></article></body></html>"
+    kept_by_extraction = [_sentence(i) for i in (0, 2, 3)]
+    paras = pagemod._rejoin(kept_by_extraction, walk(page).paras, page)
+    assert paras == [_sentence(i) for i in range(4)]
+
+
+def test_without_two_paragraphs_found_in_the_walk_the_extraction_stands() -> None:
+    page = f"<html><body><article>{''.join(f'<p>{_sentence(i)}</p>' for i in range(3))}</article></body></html>"
+    assert pagemod._rejoin(["Something else entirely."], walk(page).paras, page) == ["Something else entirely."]

@@ -24,6 +24,7 @@ def test_unicode_is_normalised() -> None:
     ('<p><a href="/more">Continue reading</a></p>', "continue-reading"),
     ("<p>Share this: Facebook Twitter Email</p>", "share-line"),
     ("<p>Subscribe to our newsletter to get the latest news in your inbox.</p>", "subscribe-line"),
+    ("<p>Sign up: stay on top of the news! Sign up for our email newsletters here.</p>", "subscribe-line"),
     ("<p>Protesters gather in Beirut, Lebanon, May 3. REUTERS/Mohamed Azakir</p>", "photo-credit"),
     ('<figure><img src="x.jpg"><figcaption>A caption</figcaption></figure>', "figcaption"),
     ("<div><h3>Related</h3><ul><li>Weekly roundup</li><li>Markets today</li></ul></div>",

@@ -16,6 +16,10 @@ from __future__ import annotations
 import logging
 import re
 
+from lxml import etree
+from lxml import html as lxml_html
+
+from relaywatch.detect.fingerprint import tokenize
 from relaywatch.detect.markup import Walked, normalize, walk
 
 log = logging.getLogger("relaywatch.detect.page")
@@ -29,6 +33,10 @@ MAX_EXTRACT = 1_000_000  # characters of markup once its code is left out (``str
 # trafilatura takes seconds; the structural walk alone is used
 _CODE = re.compile(r"<(?:(script|style)\b|!--)", re.I)
 _CLOSE = {"script": re.compile(r"</script\s*>", re.I), "style": re.compile(r"</style\s*>", re.I)}
+PROSE_TOKENS = 15  # a paragraph of the walk the extraction left out is taken back if it is a sentence this long,
+GAP_LINES = 2  # within this many other lines after the extraction's last paragraph,
+SEEN_SHARE = 0.2  # with no more than this share of its word 4-grams already taken
+_SENTENCE_END = (".", "!", "?", '"', "'", ")", "\u3002", "\uff01", "\uff1f")
 _TABLE_RULE = re.compile(r"^\|(?:\s*:?-+:?\s*\|)+$")  # "|---|---|" under a table's header row
 
 
@@ -94,6 +102,73 @@ def paragraphs(markup: str) -> tuple[Walked, bool]:
     text = extract(bare) if len(bare) <= MAX_EXTRACT else None
     if not text:
         return walked, True
-    paras = [p for p in (normalize(line) for line in text.split("\n")) if p]
+    paras = _rejoin([p for p in (normalize(line) for line in text.split("\n")) if p], walked.paras, bare)
     held = walked.held + [p for p in walked.paras if len(p) <= HELD_CHARS]
     return Walked(paras, walked.caption, walked.links, walked.furniture + ["page"], held), True
+
+
+def _prose(para: str) -> bool:
+    """Whether a paragraph reads as a story's own: sentences, long enough to be no teaser or label."""
+    return para.endswith(_SENTENCE_END) and len(tokenize(para)) >= PROSE_TOKENS
+
+
+def _holders(markup: str) -> dict[str, str]:
+    """The text of each ``<p>`` of the page -> what holds it (its parent's tag and class)."""
+    try:
+        root = lxml_html.document_fromstring(markup)
+    except (etree.ParserError, ValueError):
+        return {}
+    out: dict[str, str] = {}
+    for el in root.iter("p"):
+        parent = el.getparent()
+        if parent is not None:
+            out.setdefault(normalize(el.text_content()), f"{parent.tag} {parent.get('class', '')}")
+    return out
+
+
+def _rejoin(paras: list[str], walked: list[str], markup: str) -> list[str]:
+    """The extraction's paragraphs with the walk's prose paragraphs it left out where they stand in
+    the same kind of element as its own (trafilatura keeps one block of a story cut into several,
+    or drops a paragraph beside an inset), between two of its paragraphs or carrying its last one
+    on; a paragraph whose words it already has is not taken twice."""
+    where: dict[str, int] = {}
+    for i, para in enumerate(walked):
+        where.setdefault(para, i)
+    if sum(p in where for p in paras) < 2:
+        return paras
+    holders = _holders(markup)
+    kinds = {holders[p] for p in paras if p in holders}
+    seen = {g for p in paras for g in _grams(p)}
+
+    def wanted(w: str) -> bool:
+        if holders.get(w) not in kinds or not _prose(w):
+            return False
+        grams = _grams(w)
+        if len(grams & seen) > SEEN_SHARE * len(grams):
+            return False
+        seen.update(grams)
+        return True
+
+    out: list[str] = []
+    last = -1
+    for para in paras:
+        i = where.get(para, -1)
+        if last >= 0 and i > last:
+            out.extend(w for w in walked[last + 1:i] if wanted(w))
+        out.append(para)
+        last = max(last, i)
+    gap = 0
+    for w in walked[last + 1:]:
+        if wanted(w):
+            out.append(w)
+            gap = 0
+        else:
+            gap += 1
+            if gap > GAP_LINES:
+                break
+    return out
+
+
+def _grams(text: str) -> set[tuple[str, ...]]:
+    tokens = tokenize(text)
+    return {tuple(tokens[i:i + 4]) for i in range(max(1, len(tokens) - 3))}

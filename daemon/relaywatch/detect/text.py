@@ -86,7 +86,7 @@ BOILERPLATE: tuple[Pattern, ...] = (
         r"email this|print this|share\s*$|like loading|click to share)",
     ),
     _p("like-loading", r"^like loading\.*$|^loading\.\.\.$"),
-    _p("subscribe-line", r"^(?:subscribe|sign up)\b.{0,160}\b(?:newsletter|inbox|updates|feed|alerts?)\b.{0,60}$"),
+    _p("subscribe-line", r"^(?:subscribe|sign up)\b.{0,160}\b(?:newsletters?|inbox|updates|feeds?|alerts?)\b.{0,60}$"),
     _p(
         "related-block",
         r"^(?:related|related (?:posts|articles|stories|news)|you may also like|"
