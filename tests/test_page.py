@@ -230,7 +230,7 @@ def test_paragraphs_the_extraction_left_out_in_the_story_s_own_blocks_are_taken_
             "<div class='teaser'><p>" + _sentence(9) + "</p></div>"
             "<div class='story-chunk'><p>Too short to be the story.</p></div></main></body></html>")
     kept_by_extraction = [_sentence(i) for i in range(3)]
-    paras = pagemod._rejoin(kept_by_extraction, walk(page).paras, page)
+    paras = pagemod._rejoin(kept_by_extraction, walk(page, holders=True))
     assert paras == kept_by_extraction + [_sentence(5 + i) for i in range(3)]
 
 
@@ -238,10 +238,37 @@ def test_a_paragraph_left_out_between_two_kept_ones_is_taken_back_once() -> None
     body = "".join(f"<p>{_sentence(i)}</p>" for i in range(4))
     page = f"<html><body><article>{body}<p>{_sentence(1)} And more.</p></article></body></html>"
     kept_by_extraction = [_sentence(i) for i in (0, 2, 3)]
-    paras = pagemod._rejoin(kept_by_extraction, walk(page).paras, page)
+    paras = pagemod._rejoin(kept_by_extraction, walk(page, holders=True))
     assert paras == [_sentence(i) for i in range(4)]
 
 
 def test_without_two_paragraphs_found_in_the_walk_the_extraction_stands() -> None:
     page = f"<html><body><article>{''.join(f'<p>{_sentence(i)}</p>' for i in range(3))}</article></body></html>"
-    assert pagemod._rejoin(["Something else entirely."], walk(page).paras, page) == ["Something else entirely."]
+    assert pagemod._rejoin(["Something else entirely."], walk(page, holders=True)) == ["Something else entirely."]
+
+
+def test_the_text_before_a_block_s_first_break_is_taken_back() -> None:
+    body = "<br><br>".join(_sentence(i) for i in range(4))
+    teaser = f"<div class='teasers'><p>{_sentence(9)}</p></div>"
+    page = f"<html><body>{teaser}<div class='content'>{body}</div></body></html>"
+    paras = pagemod._rejoin([_sentence(i) for i in (1, 2, 3)], walk(page, holders=True))
+    assert paras == [_sentence(i) for i in range(4)]
+
+
+def test_a_paragraph_the_walk_found_only_in_furniture_is_dropped_from_the_extraction() -> None:
+    story = "".join(f"<p>{_sentence(i)}</p>" for i in range(5))
+    promo = ("<div class='newsletter-signup'><p>The Morning Brief</p>"
+             "<p>Get the day's news, free, every morning.</p></div>")
+    walked = walk(f"<html><body><article>{story}{promo}</article></body></html>", holders=True)
+    extracted = [_sentence(i) for i in range(5)] + ["The Morning Brief", "Get the day's news, free, every morning."]
+    assert pagemod._kept(extracted, walked) == [_sentence(i) for i in range(5)]
+
+
+def test_a_paragraph_also_in_the_story_stays_and_a_story_in_furniture_is_no_furniture() -> None:
+    story = "".join(f"<p>{_sentence(i)}</p>" for i in range(5))
+    quoted = f"<aside><p>{_sentence(2)}</p></aside>"  # a pull quote repeats a paragraph of the story
+    walked = walk(f"<html><body><article>{story}{quoted}</article></body></html>", holders=True)
+    assert pagemod._kept([_sentence(i) for i in range(5)], walked) == [_sentence(i) for i in range(5)]
+    # the walk took the story's own block for furniture ("share" in its class): the extraction stands
+    walked = walk(f"<html><body><div class='share-story'>{story}</div></body></html>", holders=True)
+    assert pagemod._kept([_sentence(i) for i in range(5)], walked) == [_sentence(i) for i in range(5)]

@@ -4,20 +4,23 @@ A feed entry's HTML is a few paragraphs: walked as it is (``markup.walk``), furn
 structure. A whole document (``<html>``/``<body>``, or large markup of many blocks) holds much
 more furniture than markup can name (titles, bylines, teasers, link farms), so its article is
 taken out with trafilatura, whose main-content extraction (link density, text density and
-known site layouts) scores 0.96 F1 on the article-extraction benchmark where a furniture-aware walk
-alone stays well below (``bench/pages.py`` prints both). The caller then cleans those paragraphs
-as any others (boilerplate table, dateline, credits). When trafilatura finds nothing, the
-structural walk is the fallback. Tables are extracted too (an older site lays its whole article
-out in one; a story's own table of figures is its text), as their cells' words. Pure: no I/O.
+known site layouts) does far better than a furniture-aware walk alone (``bench/pages.py`` prints
+both). Tables are extracted too (an older site lays its whole article out in one; a story's own
+table of figures is its text), as their cells' words.
+
+The walk then corrects the extraction both ways: a paragraph trafilatura kept that the walk
+found only inside furniture (a caption, a newsletter box, a list of other stories) is dropped
+(``_kept``); a prose paragraph it left out in the same block as its own paragraphs (a story cut
+into chunks around an inset, the text before a block's first ``<br>``) is taken back
+(``_rejoin``). The caller then cleans those paragraphs as any others (boilerplate table, dateline,
+credits). When trafilatura finds nothing, the structural walk is the fallback. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-
-from lxml import etree
-from lxml import html as lxml_html
+from collections.abc import Callable
 
 from relaywatch.detect.fingerprint import tokenize
 from relaywatch.detect.markup import Walked, normalize, walk
@@ -33,9 +36,13 @@ MAX_EXTRACT = 1_000_000  # characters of markup once its code is left out (``str
 # trafilatura takes seconds; the structural walk alone is used
 _CODE = re.compile(r"<(?:(script|style)\b|!--)", re.I)
 _CLOSE = {"script": re.compile(r"</script\s*>", re.I), "style": re.compile(r"</style\s*>", re.I)}
-PROSE_TOKENS = 15  # a paragraph of the walk the extraction left out is taken back if it is a sentence this long,
-GAP_LINES = 2  # within this many other lines after the extraction's last paragraph,
-SEEN_SHARE = 0.2  # with no more than this share of its word 4-grams already taken
+# a paragraph of the walk the extraction left out is taken back if it is a sentence of PROSE_TOKENS tokens
+# or more, within GAP_LINES other lines of the extraction's, with at most SEEN_SHARE of its word 4-grams
+# already taken
+PROSE_TOKENS = 15
+GAP_LINES = 2
+SEEN_SHARE = 0.2
+FURNITURE_SHARE = 0.3  # of the extraction's paragraphs found only in furniture: beyond, none is dropped
 _SENTENCE_END = (".", "!", "?", '"', "'", ")", "\u3002", "\uff01", "\uff1f")
 _TABLE_RULE = re.compile(r"^\|(?:\s*:?-+:?\s*\|)+$")  # "|---|---|" under a table's header row
 
@@ -97,12 +104,13 @@ def paragraphs(markup: str) -> tuple[Walked, bool]:
     carries the walk's short lines: a credit there counts even where the extraction left it out."""
     if not is_document(markup):
         return walk(markup), False
-    walked = walk(markup)
     bare = strip_code(markup)
-    text = extract(bare) if len(bare) <= MAX_EXTRACT else None
+    extracting = len(bare) <= MAX_EXTRACT
+    walked = walk(markup, holders=extracting)  # (holders and left-out texts: only to correct an extraction)
+    text = extract(bare) if extracting else None
     if not text:
         return walked, True
-    paras = _rejoin([p for p in (normalize(line) for line in text.split("\n")) if p], walked.paras, bare)
+    paras = _rejoin(_kept([p for p in (normalize(line) for line in text.split("\n")) if p], walked), walked)
     held = walked.held + [p for p in walked.paras if len(p) <= HELD_CHARS]
     return Walked(paras, walked.caption, walked.links, walked.furniture + ["page"], held), True
 
@@ -112,36 +120,24 @@ def _prose(para: str) -> bool:
     return para.endswith(_SENTENCE_END) and len(tokenize(para)) >= PROSE_TOKENS
 
 
-def _holders(markup: str) -> dict[str, str]:
-    """The text of each ``<p>`` of the page -> what holds it (its parent's tag and class)."""
-    try:
-        root = lxml_html.document_fromstring(markup)
-    except (etree.ParserError, ValueError):
-        return {}
-    out: dict[str, str] = {}
-    for el in root.iter("p"):
-        parent = el.getparent()
-        if parent is not None:
-            out.setdefault(normalize(el.text_content()), f"{parent.tag} {parent.get('class', '')}")
-    return out
-
-
-def _rejoin(paras: list[str], walked: list[str], markup: str) -> list[str]:
+def _rejoin(paras: list[str], walked: Walked) -> list[str]:
     """The extraction's paragraphs with the walk's prose paragraphs it left out where they stand in
-    the same kind of element as its own (trafilatura keeps one block of a story cut into several,
-    or drops a paragraph beside an inset), between two of its paragraphs or carrying its last one
-    on; a paragraph whose words it already has is not taken twice."""
+    the same block as its own (same holder: trafilatura keeps one block of a story cut into several,
+    drops a paragraph beside an inset, or the text before a block's first ``<br>``): between two of
+    its paragraphs, or carrying its first one back or its last one on (``GAP_LINES``); a paragraph
+    whose words it already has is not taken twice."""
     where: dict[str, int] = {}
-    for i, para in enumerate(walked):
+    for i, para in enumerate(walked.paras):
         where.setdefault(para, i)
-    if sum(p in where for p in paras) < 2:
+    found = [where[p] for p in paras if p in where]
+    if len(found) < 2:
         return paras
-    holders = _holders(markup)
-    kinds = {holders[p] for p in paras if p in holders}
+    kinds = {walked.holders[i] for i in found}
     seen = {g for p in paras for g in _grams(p)}
 
-    def wanted(w: str) -> bool:
-        if holders.get(w) not in kinds or not _prose(w):
+    def wanted(i: int) -> bool:
+        w = walked.paras[i]
+        if walked.holders[i] not in kinds or not _prose(w):
             return False
         grams = _grams(w)
         if len(grams & seen) > SEEN_SHARE * len(grams):
@@ -149,26 +145,50 @@ def _rejoin(paras: list[str], walked: list[str], markup: str) -> list[str]:
         seen.update(grams)
         return True
 
-    out: list[str] = []
+    out: list[str] = [walked.paras[i] for i in reversed(_run(range(found[0] - 1, -1, -1), wanted))]
     last = -1
     for para in paras:
         i = where.get(para, -1)
         if last >= 0 and i > last:
-            out.extend(w for w in walked[last + 1:i] if wanted(w))
+            out.extend(walked.paras[k] for k in range(last + 1, i) if wanted(k))
         out.append(para)
         last = max(last, i)
+    return out + [walked.paras[i] for i in _run(range(last + 1, len(walked.paras)), wanted)]
+
+
+def _run(indexes: range, wanted: Callable[[int], bool]) -> list[int]:
+    """The wanted ones of ``indexes``, up to the first ``GAP_LINES`` + 1 unwanted in a row."""
+    taken: list[int] = []
     gap = 0
-    for w in walked[last + 1:]:
-        if wanted(w):
-            out.append(w)
+    for i in indexes:
+        if wanted(i):
+            taken.append(i)
             gap = 0
         else:
             gap += 1
             if gap > GAP_LINES:
                 break
-    return out
+    return taken
 
 
 def _grams(text: str) -> set[tuple[str, ...]]:
     tokens = tokenize(text)
     return {tuple(tokens[i:i + 4]) for i in range(max(1, len(tokens) - 3))}
+
+
+def _kept(paras: list[str], walked: Walked) -> list[str]:
+    """The extraction's paragraphs without those the walk found only in furniture it left out (a
+    caption, a promo box), unless that is much of them (then the walk mistook the story's block)."""
+    if not walked.left_out:
+        return paras
+    left_out = {_key(p) for p in walked.left_out}
+    story = f" {' '.join(_key(p) for p in walked.paras)} "
+    furniture = [_key(p) in left_out and f" {_key(p)} " not in story for p in paras]
+    if sum(furniture) > FURNITURE_SHARE * len(paras):
+        return paras
+    return [p for p, f in zip(paras, furniture, strict=True) if not f]
+
+
+def _key(text: str) -> str:
+    """A text as its words: the same whatever the spaces and punctuation around them."""
+    return " ".join(tokenize(text))
