@@ -272,3 +272,13 @@ def test_a_paragraph_also_in_the_story_stays_and_a_story_in_furniture_is_no_furn
     # the walk took the story's own block for furniture ("share" in its class): the extraction stands
     walked = walk(f"<html><body><div class='share-story'>{story}</div></body></html>", holders=True)
     assert pagemod._kept([_sentence(i) for i in range(5)], walked) == [_sentence(i) for i in range(5)]
+
+
+def test_a_hover_card_inside_a_paragraph_is_no_part_of_it() -> None:
+    card = ("<span class='rollover-people-block'><a class='name' href='/p/1'>Jane Q. Doe</a>"
+            "<a href='/s/1'>Doe doubles down on harbour plan</a><a href='/s/2'>Doe signs ferry law</a></span>")
+    paras = [f"<p>{_sentence(i)}</p>" for i in range(5)]
+    paras[2] = f"<p>Governor <a href='/p/1'>Jane Doe</a>{card} said the quay would open in spring.</p>"
+    c = clean(_story_page("".join(paras)))
+    assert "Governor Jane Doe said the quay would open in spring." in c.text.split("\n\n")
+    assert "doubles down" not in c.text and "page" in c.boilerplate

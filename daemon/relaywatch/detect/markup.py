@@ -124,7 +124,7 @@ FURNITURE_WORDS = {
     **dict.fromkeys(["footer"], "footer"),
     **dict.fromkeys(["header", "masthead"], "header"),
     **dict.fromkeys(["nav", "navbar", "navigation", "menu", "toolbar"], "nav"),
-    **dict.fromkeys(["popup", "modal", "overlay"], "popup"),
+    **dict.fromkeys(["popup", "modal", "overlay", "tooltip", "popover", "rollover", "hovercard"], "popup"),
     **dict.fromkeys(["caption", "wp-caption"], "figcaption"),
 }
 # a class that states a container's layout ("has-sidebar", "with-header", "no-comments") is no furniture

@@ -22,8 +22,11 @@ import logging
 import re
 from collections.abc import Callable
 
+from lxml import etree
+from lxml import html as lxml_html
+
 from relaywatch.detect.fingerprint import tokenize
-from relaywatch.detect.markup import Walked, normalize, walk
+from relaywatch.detect.markup import Walked, furniture, normalize, walk
 
 log = logging.getLogger("relaywatch.detect.page")
 
@@ -54,7 +57,7 @@ def is_document(markup: str) -> bool:
     return len(markup) > LARGE and len(_BLOCK.findall(markup)) >= MANY_BLOCKS
 
 
-def extract(html: str | bytes, url: str | None = None) -> str | None:
+def extract(html: str | bytes | lxml_html.HtmlElement, url: str | None = None) -> str | None:
     """trafilatura's main text of a page (lines are paragraphs), or None. The settings relaywatch
     uses wherever it extracts an article (``poll.articles.extract_article`` too)."""
     import trafilatura  # imported here: it is slow to import and only whole pages need it
@@ -79,6 +82,20 @@ def _table_rows(lines: list[str]) -> list[str]:
         elif not _TABLE_RULE.match(row):
             out.append(" ".join(cell.strip() for cell in row[1:-1].split("|") if cell.strip()))
     return out
+
+
+def _tree(bare: str) -> lxml_html.HtmlElement | None:
+    """The page parsed, without the furniture inside its paragraphs (a name's hover card, an ad
+    between two sentences): trafilatura keeps all the inline elements of a paragraph it keeps."""
+    try:
+        root = lxml_html.document_fromstring(bare)
+    except (etree.ParserError, ValueError):
+        return None
+    for para in root.iter("p"):
+        for el in list(para.iterdescendants()):
+            if isinstance(el.tag, str) and el.attrib and furniture(el, el.tag.lower()):
+                el.drop_tree()
+    return root
 
 
 def strip_code(markup: str) -> str:
@@ -107,7 +124,8 @@ def paragraphs(markup: str) -> tuple[Walked, bool]:
     bare = strip_code(markup)
     extracting = len(bare) <= MAX_EXTRACT
     walked = walk(markup, holders=extracting)  # (holders and left-out texts: only to correct an extraction)
-    text = extract(bare) if extracting else None
+    tree = _tree(bare) if extracting else None
+    text = extract(bare if tree is None else tree) if extracting else None
     if not text:
         return walked, True
     paras = _rejoin(_kept([p for p in (normalize(line) for line in text.split("\n")) if p], walked), walked)
