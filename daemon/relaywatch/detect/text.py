@@ -112,7 +112,7 @@ BOILERPLATE: tuple[Pattern, ...] = (
         r".{0,100})|"
         r"(?P<follow_us>(?:follow|like|find|join) us\b.{0,30}\bon\b.{0,120}|"
         r"follow (?:@?[\w.'&-]+ ){0,6}on (?:twitter|x|facebook|instagram|linkedin|tiktok|youtube|telegram)\b.{0,80})|"
-        r"(?P<click_here>(?:[^.!?]{1,160}[.!?] )?click here\b.{0,120})|"
+        r"(?P<click_here>(?:.{1,240}?[.!?] )?click here\b[^.!?]{0,120}[.!?]?)|"
         r"(?P<cookie_notice>(?:we|this (?:web)?site|our (?:web)?site) uses? cookies\b.{0,400}|"
         r"by (?:continuing|using|browsing)\b.{0,120}\bcookies\b.{0,200}|"
         r"(?:accept|allow|reject) (?:all )?cookies\b.{0,60}|"
