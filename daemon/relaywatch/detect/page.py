@@ -201,10 +201,10 @@ def _kept(paras: list[str], walked: Walked) -> list[str]:
         return paras
     left_out = {_key(p) for p in walked.left_out}
     story = f" {' '.join(_key(p) for p in walked.paras)} "
-    furniture = [_key(p) in left_out and f" {_key(p)} " not in story for p in paras]
-    if sum(furniture) > FURNITURE_SHARE * len(paras):
+    only_there = [_key(p) in left_out and f" {_key(p)} " not in story for p in paras]
+    if sum(only_there) > FURNITURE_SHARE * len(paras):
         return paras
-    return [p for p, f in zip(paras, furniture, strict=True) if not f]
+    return [p for p, there in zip(paras, only_there, strict=True) if not there]
 
 
 def _key(text: str) -> str:
