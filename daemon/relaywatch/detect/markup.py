@@ -319,9 +319,23 @@ def _leave_out(out: Walked, el: etree._Element, name: str) -> None:
 
 
 def _left_out_texts(out: Walked, el: etree._Element) -> None:
-    """The texts of a left-out element and of its elements (paragraphs of a caption, a promo box)."""
-    for block in el.iter():
-        if isinstance(block.tag, str) and block.tag not in SKIP_TAGS:
-            text = normalize(block.text_content())
-            if text:
-                out.left_out.add(text)
+    """The lines of a left-out element (a caption, a promo box), split as the walk splits the story's:
+    in one pass over it, whatever its depth."""
+    parts: list[str] = []
+    walker = etree.iterwalk(el, events=("start", "end"))
+    for event, node in walker:
+        tag = node.tag.lower() if isinstance(node.tag, str) else ""
+        if event == "start":
+            if not tag or tag in SKIP_TAGS:
+                walker.skip_subtree()
+                continue
+            if tag in BLOCK_TAGS:
+                parts.append(_BREAK)
+            if node.text:
+                parts.append(node.text)
+        else:
+            if tag in BLOCK_TAGS:
+                parts.append(_BREAK)
+            if node.tail and node is not el:
+                parts.append(node.tail)
+    out.left_out.update(line for line in (normalize(x) for x in "".join(parts).split(_BREAK)) if line)
