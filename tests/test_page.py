@@ -6,7 +6,7 @@ import pytest
 from relaywatch.detect import page as pagemod
 from relaywatch.detect.fingerprint import fingerprint
 from relaywatch.detect.markup import walk
-from relaywatch.detect.text import clean, credits_name
+from relaywatch.detect.text import clean, credits_name, normalize
 
 STORY = ("<p>The harbour authority halted the expansion on Monday after the court ruling.</p>"
          "<p>Officials said the decision would be appealed within a month.</p>")
@@ -282,3 +282,36 @@ def test_a_hover_card_inside_a_paragraph_is_no_part_of_it() -> None:
     c = clean(_story_page("".join(paras)))
     assert "Governor Jane Doe said the quay would open in spring." in c.text.split("\n\n")
     assert "doubles down" not in c.text and "page" in c.boilerplate
+
+
+@pytest.mark.parametrize("page", [
+    "<html><body><nav><a href='/'>Home</a> <a href='/w'>World</a></nav><aside><ul>" + LINKS + "</ul></aside>"
+    "<footer><p>© 2024 Daily Planet</p><p>Follow us on Twitter</p></footer></body></html>",
+    "<html><body><div class='related-stories'><ul>" + LINKS + "</ul></div><div class='ad-slot'><p>Buy now</p></div>"
+    "</body></html>",
+    "<html><head><script>" + "x=1;" * 300_000 + "</script></head><body></body></html>",
+])
+def test_a_whole_page_of_only_furniture_keeps_no_story(page: str) -> None:
+    c = clean(page)
+    assert len(c.text.split()) <= 3 and "headline" not in c.text
+
+
+def test_a_broken_whole_page_keeps_its_story() -> None:
+    paras = "".join(f"<p>{_sentence(i)}" for i in range(6))  # no paragraph is closed
+    page = f"<html><body><nav><a href='/'>Home</a></nav><article><div>{paras}</span></table></article></div><footer>"
+    c = clean(page)
+    assert all(_sentence(i) in c.text for i in range(6)) and "Home" not in c.text
+
+
+@pytest.mark.parametrize("sentences,related", [
+    ([f"港口管理局第{i}次会议决定暂停扩建工程，官员表示将在一个月内提出上诉并公布新的时间表。" for i in range(6)],
+     "其他新闻标题"),
+    ([f"قال مسؤولون في الاجتماع رقم {i} إن السلطات أوقفت التوسعة يوم الاثنين بعد حكم المحكمة وأضافوا أن القرار سيستأنف."
+      for i in range(6)], "عناوين أخرى"),
+])
+def test_a_whole_cjk_or_right_to_left_page_is_its_article(sentences: list[str], related: str) -> None:
+    items = "".join(f"<li><a href='/s/{i}'>{related} {i}</a></li>" for i in range(5))
+    page = (f"<html><body><nav><a href='/'>{related}</a></nav><article>{''.join(f'<p>{s}</p>' for s in sentences)}"
+            f"</article><div class='related'><ul>{items}</ul></div></body></html>")
+    c = clean(page)
+    assert c.text.split("\n\n") == [normalize(s) for s in sentences] and "page" in c.boilerplate
