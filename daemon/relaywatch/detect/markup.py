@@ -249,17 +249,12 @@ def walk(markup: str, structural: bool = True, holders: bool = False) -> Walked:
     for event, el in walker:
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
         if event == "start":
-            if not tag or tag in SKIP_TAGS or tag in CAPTION_TAGS:
-                out.caption = out.caption or tag in CAPTION_TAGS
-                if holders and tag in CAPTION_TAGS:
-                    _left_out_texts(out, el)
+            if not tag or tag in SKIP_TAGS:
                 walker.skip_subtree()
                 continue
-            name = furniture(el, tag) if structural else None
+            name = "figcaption" if tag in CAPTION_TAGS else furniture(el, tag) if structural else None
             if name:
-                _leave_out(out, el, name)
-                if holders:
-                    _left_out_texts(out, el)
+                _leave_out(out, el, name, holders)
                 walker.skip_subtree()
                 continue
             if tag in BLOCK_TAGS:
@@ -304,7 +299,10 @@ def holder(opened: list[etree._Element]) -> str:
     return ""
 
 
-def _leave_out(out: Walked, el: etree._Element, name: str) -> None:
+def _leave_out(out: Walked, el: etree._Element, name: str, texts: bool = False) -> None:
+    """Note furniture left out (``texts``: its lines too)."""
+    if texts:
+        _left_out_texts(out, el)
     if name == "figcaption":
         out.caption = True
     elif name not in out.furniture:
