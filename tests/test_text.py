@@ -24,6 +24,14 @@ def test_unicode_is_normalised() -> None:
     ('<p><a href="/more">Continue reading</a></p>', "continue-reading"),
     ("<p>Share this: Facebook Twitter Email</p>", "share-line"),
     ("<p>Subscribe to our newsletter to get the latest news in your inbox.</p>", "subscribe-line"),
+    ("<p>Sign up: stay on top of the news! Sign up for our email newsletters here.</p>", "subscribe-line"),
+    ("<p>There is more where that came from. Sign up for The Brief to get the newsletter daily.</p>",
+     "subscribe-line"),
+    ("<p>SEE MORE: Harbour strike enters its third week</p>", "continue-reading"),
+    ("<p>See also: Ferry fares to rise in spring</p>", "continue-reading"),
+    ("<p>Follow The Daily Planet Opinion section on Facebook, Twitter and Instagram.</p>", "follow-us"),
+    ("<p>Get the Harbour Monthly delivered every month. 12 issues for £11.99. Click here for more information.</p>",
+     "click-here"),
     ("<p>Protesters gather in Beirut, Lebanon, May 3. REUTERS/Mohamed Azakir</p>", "photo-credit"),
     ('<figure><img src="x.jpg"><figcaption>A caption</figcaption></figure>', "figcaption"),
     ("<div><h3>Related</h3><ul><li>Weekly roundup</li><li>Markets today</li></ul></div>",
@@ -93,3 +101,9 @@ def test_long_paragraph_ending_in_a_photo_credit_keeps_its_text(ending: str, kep
     out = clean(f"<p>{story}{ending}</p><p>The next paragraph.</p>")
     assert out.text.split("\n\n")[0].endswith(kept_end)
     assert "photo-credit" in out.boilerplate and "Jane Roe" not in out.text
+
+
+def test_a_story_paragraph_that_mentions_click_here_midway_is_kept() -> None:
+    para = ("Officials said users who click here and there on the harbour site found the new timetable. "
+            "The ferry company will publish a printed version next month.")
+    assert clean(STORY + f"<p>{para}</p>").text.endswith(para)

@@ -84,6 +84,9 @@ SKIP_TAGS = frozenset(
     ]
 )
 CAPTION_TAGS = frozenset(["figcaption"])
+# elements that are one paragraph (or one line) of their parent
+PARAGRAPH_TAGS = frozenset(["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "blockquote", "pre", "td", "th",
+                            "br", "hr", "address", "summary"])
 FURNITURE_TAGS = {
     "nav": "nav",
     "header": "header",
@@ -121,7 +124,7 @@ FURNITURE_WORDS = {
     **dict.fromkeys(["footer"], "footer"),
     **dict.fromkeys(["header", "masthead"], "header"),
     **dict.fromkeys(["nav", "navbar", "navigation", "menu", "toolbar"], "nav"),
-    **dict.fromkeys(["popup", "modal", "overlay"], "popup"),
+    **dict.fromkeys(["popup", "modal", "overlay", "tooltip", "popover", "rollover", "hovercard"], "popup"),
     **dict.fromkeys(["caption", "wp-caption"], "figcaption"),
 }
 # a class that states a container's layout ("has-sidebar", "with-header", "no-comments") is no furniture
@@ -164,6 +167,8 @@ class Walked:
     links: list[str] = field(default_factory=list)
     furniture: list[str] = field(default_factory=list)  # names of the furniture left out
     held: list[str] = field(default_factory=list)  # lines of left-out headers and footers (credits only)
+    holders: list[str] = field(default_factory=list)  # with ``holders=True``: what holds each paragraph
+    left_out: set[str] = field(default_factory=set)  # with ``holders=True``: the texts of the furniture left out
 
 
 @lru_cache(maxsize=4096)
@@ -227,30 +232,36 @@ def _parse(markup: str) -> etree._Element | None:
             return None
 
 
-def walk(markup: str, structural: bool = True) -> Walked:
-    """Paragraphs of HTML (or plain text), without furniture when ``structural``."""
+def walk(markup: str, structural: bool = True, holders: bool = False) -> Walked:
+    """Paragraphs of HTML (or plain text), without furniture when ``structural``; with ``holders``,
+    also what holds each paragraph (``holder``)."""
     if "<" not in markup and "&" not in markup:
-        return Walked([p for p in (normalize(x) for x in re.split(r"\n\s*\n", markup)) if p])
+        paras = [p for p in (normalize(x) for x in re.split(r"\n\s*\n", markup)) if p]
+        return Walked(paras, holders=[""] * len(paras) if holders else [])
     root = _parse(markup)
     if root is None:
         return Walked([])
     out = Walked([])
     parts: list[str] = []
+    opened: list[etree._Element] = []  # the block elements the walk is in
+    starts: list[str] = [""]  # with ``holders``: the holder of the text after each break
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, el in walker:
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
         if event == "start":
-            if not tag or tag in SKIP_TAGS or tag in CAPTION_TAGS:
-                out.caption = out.caption or tag in CAPTION_TAGS
+            if not tag or tag in SKIP_TAGS:
                 walker.skip_subtree()
                 continue
-            name = furniture(el, tag) if structural else None
+            name = "figcaption" if tag in CAPTION_TAGS else furniture(el, tag) if structural else None
             if name:
-                _leave_out(out, el, name)
+                _leave_out(out, el, name, holders)
                 walker.skip_subtree()
                 continue
             if tag in BLOCK_TAGS:
                 parts.append(_BREAK)
+                if holders:
+                    opened.append(el)
+                    starts.append(holder(opened))
             elif tag == "a" and len(out.links) < MAX_LINKS and el.get("href"):
                 out.links.append(el.get("href").strip())
             if el.text:
@@ -258,13 +269,40 @@ def walk(markup: str, structural: bool = True) -> Walked:
         else:
             if tag in BLOCK_TAGS:
                 parts.append(_BREAK)
+                if holders:
+                    if opened and opened[-1] is el:
+                        opened.pop()
+                    starts.append(holder(opened))
             if el.tail and el is not root:
                 parts.append(el.tail)
-    out.paras = [p for p in (normalize(x) for x in re.split(r"\x00|\n\s*\n", "".join(parts))) if p]
+    _paragraphs(out, "".join(parts).split(_BREAK), starts if holders else None)
     return out
 
 
-def _leave_out(out: Walked, el: etree._Element, name: str) -> None:
+def _paragraphs(out: Walked, segments: list[str], starts: list[str] | None) -> None:
+    """The walk's text between breaks -> its paragraphs (and, given ``starts``, their holders)."""
+    for n, segment in enumerate(segments):
+        for para in (normalize(x) for x in re.split(r"\n\s*\n", segment)):
+            if para:
+                out.paras.append(para)
+                if starts is not None:
+                    out.holders.append(starts[n])
+
+
+def holder(opened: list[etree._Element]) -> str:
+    """What holds a paragraph, given the block elements it is in: the innermost that is no element
+    of a single paragraph (a ``<p>``'s parent; a ``<div>`` whose text is split by ``<br>``: itself),
+    as its tag and class, so that the paragraphs of one story's blocks have the same holder."""
+    for el in reversed(opened):
+        if el.tag not in PARAGRAPH_TAGS:
+            return f"{el.tag} {el.get('class', '')}"
+    return ""
+
+
+def _leave_out(out: Walked, el: etree._Element, name: str, texts: bool = False) -> None:
+    """Note furniture left out (``texts``: its lines too)."""
+    if texts:
+        _left_out_texts(out, el)
     if name == "figcaption":
         out.caption = True
     elif name not in out.furniture:
@@ -276,3 +314,26 @@ def _leave_out(out: Walked, el: etree._Element, name: str) -> None:
             line = normalize("".join(block.itertext()))
             if 0 < len(line) <= 120:
                 out.held.append(line)
+
+
+def _left_out_texts(out: Walked, el: etree._Element) -> None:
+    """The lines of a left-out element (a caption, a promo box), split as the walk splits the story's:
+    in one pass over it, whatever its depth."""
+    parts: list[str] = []
+    walker = etree.iterwalk(el, events=("start", "end"))
+    for event, node in walker:
+        tag = node.tag.lower() if isinstance(node.tag, str) else ""
+        if event == "start":
+            if not tag or tag in SKIP_TAGS:
+                walker.skip_subtree()
+                continue
+            if tag in BLOCK_TAGS:
+                parts.append(_BREAK)
+            if node.text:
+                parts.append(node.text)
+        else:
+            if tag in BLOCK_TAGS:
+                parts.append(_BREAK)
+            if node.tail and node is not el:
+                parts.append(node.tail)
+    out.left_out.update(line for line in (normalize(x) for x in "".join(parts).split(_BREAK)) if line)

@@ -79,14 +79,16 @@ BOILERPLATE: tuple[Pattern, ...] = (
         r"(?:story|article|report|this)?\s*(?:at|on|from)\s+(?P<source>.{1,80}?)\.?$",
         "attribution",
     ),
-    _p("continue-reading", r"^(?:continue reading|read more|keep reading|read the rest)\b.{0,80}$"),
+    _p("continue-reading", r"^(?:continue reading|read more|keep reading|read the rest|see more|see also|"
+                           r"read also|also read)\b.{0,80}$"),
     _p(
         "share-line",
         r"^(?:share(?: this)?(?: article| story| post)?\s*(?::|on\b)|like this\s*:|tweet\b|"
         r"email this|print this|share\s*$|like loading|click to share)",
     ),
     _p("like-loading", r"^like loading\.*$|^loading\.\.\.$"),
-    _p("subscribe-line", r"^(?:subscribe|sign up)\b.{0,160}\b(?:newsletter|inbox|updates|feed|alerts?)\b.{0,60}$"),
+    _p("subscribe-line", r"^(?:[^.!?]{1,160}[.!?] )?(?:subscribe|sign up)\b.{0,160}"
+                         r"\b(?:newsletters?|inbox|updates|feeds?|alerts?)\b.{0,60}$"),
     _p(
         "related-block",
         r"^(?:related|related (?:posts|articles|stories|news)|you may also like|"
@@ -109,7 +111,8 @@ BOILERPLATE: tuple[Pattern, ...] = (
         r"(?P<app_promo>(?:(?:click|tap) here to )?(?:get|download|install|try) (?:our|the)\b.{0,40}?\bapps?\b"
         r".{0,100})|"
         r"(?P<follow_us>(?:follow|like|find|join) us\b.{0,30}\bon\b.{0,120}|"
-        r"follow (?:@?[\w.]+ )?on (?:twitter|x|facebook|instagram|linkedin|tiktok|youtube|telegram)\b.{0,80})|"
+        r"follow (?:@?[\w.'&-]+ ){0,6}on (?:twitter|x|facebook|instagram|linkedin|tiktok|youtube|telegram)\b.{0,80})|"
+        r"(?P<click_here>(?:.{1,240}?[.!?] )?click here\b[^.!?]{0,120}[.!?]?)|"
         r"(?P<cookie_notice>(?:we|this (?:web)?site|our (?:web)?site) uses? cookies\b.{0,400}|"
         r"by (?:continuing|using|browsing)\b.{0,120}\bcookies\b.{0,200}|"
         r"(?:accept|allow|reject) (?:all )?cookies\b.{0,60}|"
