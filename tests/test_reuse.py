@@ -143,3 +143,14 @@ def test_derives_either_does_not_need_to_know_which_text_is_the_copy() -> None:
     for a, b, want in ((brief, wire, True), (wire, brief, True), (own, wire, False), (wire, own, False)):
         fa, fb = fpmod.fingerprint(a), fpmod.fingerprint(b)
         assert derives_either(fa, a, fb, b, measure(fa, fb, p.figures_from), p) is want
+
+
+def test_a_word_swapped_at_the_first_kept_sentence_after_a_lead_of_its_own_is_an_edit(world: World) -> None:
+    world.add("wire", "a", ps(STORY), 0)
+    lead = "Port Alder's biggest project is on hold after a court ruling this week."
+    swapped = STORY[5].replace("harvesters' cooperative", "harvesters' association")  # its 3rd word
+    world.add("courier", "swapped", ps([lead, swapped, *STORY[6:8]]), 3)
+    world.add("ledger", "cut", ps([lead, STORY[5], "Our reporter found the gates locked.", *STORY[6:8]]), 3)
+    swapped_link, cut_link = world.link("swapped"), world.link("cut")
+    assert swapped_link is not None and swapped_link.kind == "edited"
+    assert cut_link is not None and cut_link.kind == "excerpt"  # cuts and a sentence of its own: no word changed

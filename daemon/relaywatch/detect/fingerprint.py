@@ -209,6 +209,12 @@ def covered(fp: Fingerprint, other_shingles: np.ndarray, k: int = K) -> np.ndarr
 def _swap_hashes(fp: Fingerprint, own: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Gapped shingle hashes (as ``gapped_shingles``) of the shingles whose left-out word is one of
     ``own``, and the shingles' start positions."""
+    hashes, start, _ = _swap_hashes_at(fp, own, k)
+    return hashes, start
+
+
+def _swap_hashes_at(fp: Fingerprint, own: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_swap_hashes``, and the place of each shingle's left-out word."""
     place = np.tile(np.arange(k), int(np.count_nonzero(own)))  # of the left-out word in its shingle
     start = np.repeat(np.flatnonzero(own), k) - place
     inside = (start >= 0) & (start <= fp.tokens - k)
@@ -217,7 +223,7 @@ def _swap_hashes(fp: Fingerprint, own: np.ndarray, k: int) -> tuple[np.ndarray, 
     with np.errstate(over="ignore"):
         for p in range(k):
             total += fp.words[start + p] * _MULT[p]
-    return _left_out(total, fp.words[start + place], place, k), start
+    return _left_out(total, fp.words[start + place], place, k), start, place
 
 
 def swapped(a: Fingerprint, a_own: np.ndarray, b: Fingerprint, b_own: np.ndarray,
@@ -231,6 +237,27 @@ def swapped(a: Fingerprint, a_own: np.ndarray, b: Fingerprint, b_own: np.ndarray
     ha, pa = _swap_hashes(a, a_own, k)
     hb, pb = _swap_hashes(b, b_own, k)
     return _found_at(ha, pa, hb, a.tokens, k), _found_at(hb, pb, ha, b.tokens, k)
+
+
+def substitutions(a: Fingerprint, a_own: np.ndarray, b: Fingerprint, b_own: np.ndarray, k: int = K) -> np.ndarray:
+    """Words of ``a`` put in place of one of ``b``'s: an own word of ``a`` (``a_own``) inside a
+    k-token shingle that ``b`` has with that one word changed for an own word of ``b``, the other
+    k - 1 words the same and in place, at least one of them on each side ("seismologists said
+    whakatane was" -> "seismologists noted whakatane was"; not the last word of a sentence of the
+    copy's own before a kept one, whose next words the original has after a sentence it cut).
+    Unlike ``swapped``, which marks every word of such a shingle, only the word changed."""
+    out = np.zeros(a.tokens, dtype=bool)
+    if a.tokens < k or b.tokens < k or len(a.words) != a.tokens or len(b.words) != b.tokens \
+            or not a_own.any() or not b_own.any():
+        return out
+    ha, start, place = _swap_hashes_at(a, a_own, k)
+    hb, _ = _swap_hashes(b, b_own, k)
+    if len(ha) and len(hb):
+        table = np.sort(hb)
+        idx = np.minimum(np.searchsorted(table, ha), len(table) - 1)
+        hit = (table[idx] == ha) & (place >= 1) & (place <= k - 2)  # a word the same on each side
+        out[start[hit] + place[hit]] = True
+    return out
 
 
 def _found_at(hashes: np.ndarray, starts: np.ndarray, other: np.ndarray, n: int, k: int) -> np.ndarray:

@@ -31,13 +31,12 @@ def make_link(copy: StoredEntry, copy_fp: fpmod.Fingerprint, clean: CleanText, r
     credited = credit_link is not None or credits_name(clean, root.entry.credit_names)
     al = align(root.fp.words.tolist(), copy_fp.words.tolist(), p.edit_tokens)
     k = al.kind(p.edit_words, p.verbatim_coverage)
-    sw = swaps(copy_fp, root.fp, m)
-    if k != "edited" and substituted(m, sw[0]) >= p.edit_words:
+    if k != "edited" and substituted(copy_fp, root.fp, m) >= p.edit_words:
         k = "edited"
     coverage, copy_share = m.b_cov, m.a_cov
     found = m.a_mask  # a whole copy, an excerpt: its words are the original's, found exactly
     if k == "edited":
-        edited = found_edited(copy_fp, root.fp, m, p.edit_tokens, sw)
+        edited = found_edited(copy_fp, root.fp, m, p.edit_tokens, swaps(copy_fp, root.fp, m))
         copy_share, coverage = shares(edited)
         found = edited[0]
     figures = frozenset() if found.all() else figures_of(root.entry.text)

@@ -110,15 +110,13 @@ def found_edited(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, width: 
     return fpmod.fill_gaps(m.a_mask | sa, width), fpmod.fill_gaps(m.b_mask | sb, width)
 
 
-def substituted(m: Measure, swapped_a: np.ndarray) -> int:
-    """Words of the copy (``a`` of ``m``; ``swapped_a``: its ``swaps``) put in place of one of the
-    original's, between two words found exactly ("the company
-    said. The" -> "the company stated. The"): a substitution even where the alignment, beside a cut
-    sentence, saw a cut and an addition."""
-    exact = m.a_mask
-    inner = np.zeros(len(exact), dtype=bool)
-    inner[1:-1] = exact[:-2] & exact[2:]
-    return int(np.count_nonzero(swapped_a & ~exact & inner))
+def substituted(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure) -> int:
+    """Words of the copy (``a`` of ``m``) put in place of one of the original's (``b``), with the
+    three words around each the same and in place (``fingerprint.substitutions``): "the
+    underwriters said the" -> "the underwriters noted the" is an edit wherever it stands, beside a
+    cut sentence or at the copy's first kept words after a lead of its own, where the alignment
+    saw a cut and an addition."""
+    return int(np.count_nonzero(fpmod.substitutions(a, ~m.a_mask, b, ~m.b_mask)))
 
 
 def own_words(copy: fpmod.Fingerprint, original: fpmod.Fingerprint) -> np.ndarray:
