@@ -107,3 +107,20 @@ def test_a_story_paragraph_that_mentions_click_here_midway_is_kept() -> None:
     para = ("Officials said users who click here and there on the harbour site found the new timetable. "
             "The ferry company will publish a printed version next month.")
     assert clean(STORY + f"<p>{para}</p>").text.endswith(para)
+
+
+@pytest.mark.parametrize(("note", "pattern"), [
+    ("Editor's note: This article is part of our continuing coverage of markets and the economy.", "editors-note"),
+    ("EDITOR\u2019S NOTE \u2014 This story contains details some readers may find distressing.", "editors-note"),
+    ("The latest from the newswires on a story we follow. Tell us what you think in the comments.",
+     "comments-prompt"),
+    ("Leave a comment below.", "comments-prompt"),
+])
+def test_an_outlets_note_or_comments_prompt_above_a_story_is_furniture(note: str, pattern: str) -> None:
+    c = clean(f"<p>{note}</p>{STORY}")
+    assert c.text == clean(STORY).text and pattern in c.boilerplate
+
+
+def test_a_story_sentence_about_an_editors_note_stays() -> None:
+    para = "The mayor said the editor's note was wrong and asked readers to tell us what they think of it."
+    assert clean(f"<p>{para}</p>{STORY}").text.startswith(para)
