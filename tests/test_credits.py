@@ -10,7 +10,7 @@ from .matchcases import STORY
 from .test_match import World, ps
 from .test_match import world as world  # noqa: F401  (the fixture)
 
-INTRO = "Editor's note: our readers asked about the harbour; here is the latest from the wire."
+INTRO = "Our readers asked about the harbour all week; here is the latest from the wire."
 FOOTER = "<p>Share this article: Facebook | X | WhatsApp | Email</p><p>© 2026 The Ledger. All rights reserved.</p>"
 CREDITED = {
     "merged": ps(STORY[:-1] + [STORY[-1] + " Source: Meridian Wire."]),
