@@ -154,3 +154,15 @@ def test_a_word_swapped_at_the_first_kept_sentence_after_a_lead_of_its_own_is_an
     swapped_link, cut_link = world.link("swapped"), world.link("cut")
     assert swapped_link is not None and swapped_link.kind == "edited"
     assert cut_link is not None and cut_link.kind == "excerpt"  # cuts and a sentence of its own: no word changed
+
+
+def test_sentences_sharing_only_a_long_name_are_not_taken() -> None:
+    wire = ("Mortgage rates rose again in May, said James Christian, chief economist for the U.S. League of "
+            "Savings Institutions. Christian of the U.S. League of Savings Institutions said demand stays firm.")
+    other = ('"We fully expected a decline but not this one," said a senior economist for the U.S. League of '
+             "Savings Institutions in Chicago. A spokesman of the U.S. League of Savings Institutions said sales "
+             "of existing homes rose sharply in the northeast.")
+    assert _reuse(other, wire)[0] == 0
+    shouted = ("MORTGAGE RATES ROSE AGAIN IN MAY AS BUYERS HELD BACK, THE LEAGUE SAID. "
+               "SALES OF NEW HOMES FELL IN THE WEST AND THE SOUTH.")  # in capitals: every word counts
+    assert _reuse(shouted, shouted + " Other words of the wire follow here in a sentence of its own.")[0] == 2

@@ -12,12 +12,14 @@ quotation marks:
   is edited in place (one word of such a run swapped for another, or a gap of at most a few words
   between found words: ``measure.found_edited``);
 - a sentence is **taken** when at least 60% of its narrative words, and at least ``MIN_WORDS``
-  of them, are found, ``RUN`` of them exactly and in a row (text that only shares stock phrases,
-  "said in a statement on", seldom has such a run). A sentence that only holds a shared name,
-  figure or phrase (the charge's wording) is not; a quote shared by two reports is no evidence
-  at all. Nor is a sentence whose figures, or whose names (words written with a capital inside
-  the sentence: at least two of them), are mostly not the original's: the same template filled
-  in for another company, another bond issue, another quarter;
+  of them, are found, names left out (a long shared name, "the U.S. League of Savings
+  Institutions", is a fact two reports share, not a sentence), ``RUN`` of them exactly and in a
+  row (text that only shares stock phrases, "said in a statement on", seldom has such a run).
+  A sentence that only holds a shared name, figure or phrase (the charge's wording) is not; a
+  quote shared by two reports is no evidence at all. Nor is a sentence whose figures, or whose
+  names (words written with a capital inside the sentence: at least two of them), are mostly not
+  the original's: the same template filled in for another company, another bond issue, another
+  quarter;
 - the copy **derives** from the original when at least two of its sentences are taken, or one
   whose narrative words are ``BRIEF_SHARE`` of the copy's words or more (a news-in-brief of one
   wire sentence, a short item built around one; a long quote with the wire's stock attribution,
@@ -52,6 +54,7 @@ MOSTLY = 0.6        # a copy this much made of the original's words, in two sent
 KEPT_WORDS = 3      # a sentence of at least this many words counts in the share of sentences taken
 TAKEN_SHARE = 0.6   # share of a sentence's narrative words found to take it, with
 RUN = 6             # a run of this many of them found exactly, in a row (common phrases are shorter)
+CAPITALS = 0.75     # a sentence with more of its narrative words capitalised is written in capitals
 
 # a sentence ends at . ! ? (not after an initial, "U.S.", or a title such as "Mr."), at a
 # paragraph break, and at a CJK full stop
@@ -184,6 +187,19 @@ def _longest(s: np.ndarray, hit: np.ndarray, count: int) -> np.ndarray:
     return longest
 
 
+def _name_words(lay: Layout, narr: np.ndarray, count: int) -> np.ndarray:
+    """The narrative tokens that are names (``Layout.names``), in the sentences not written in
+    capitals (where more than ``CAPITALS`` of the narrative words are names, as in a headline or a
+    telex in upper case, every word counts): a sentence is taken for its words, not its names."""
+    named = np.zeros(len(lay.sentence), dtype=bool)
+    if lay.names is None or not len(lay.names):
+        return named
+    named[lay.names] = True
+    named &= ~lay.quoted
+    capitals = np.bincount(lay.sentence, weights=named, minlength=count) > CAPITALS * narr
+    return named & ~capitals[lay.sentence]
+
+
 def _strangers(lay: Layout, count: int, figures: frozenset[str], words: Words | None) -> np.ndarray:
     """Per sentence: whether its figures, or its names, are mostly not the original's (more than
     half of them, and for names at least two: a sentence with the wire's words around other
@@ -232,8 +248,11 @@ def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset(),
     total = np.bincount(s, minlength=count)
     narr = np.bincount(s, weights=narrative, minlength=count)
     narr_found = np.bincount(s, weights=narrative & found, minlength=count)
+    plain = narrative & ~_name_words(lay, narr, count)
+    plain_all = np.bincount(s, weights=plain, minlength=count)
+    plain_found = np.bincount(s, weights=plain & found, minlength=count)
     all_found = np.bincount(s, weights=found, minlength=count)
-    enough = (narr_found >= TAKEN_SHARE * narr) & (narr_found >= MIN_WORDS)
+    enough = (plain_found >= TAKEN_SHARE * plain_all) & (plain_found >= MIN_WORDS)
     kept = (all_found >= TAKEN_SHARE * total) & (total >= KEPT_WORDS)
     if not kept.any() and not enough.any():  # no sentence could be taken: nothing more to read
         return Reuse(count, 0, 0, 0, n, 0, int(np.count_nonzero(found)))
@@ -241,7 +260,7 @@ def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset(),
     taken = enough & own & (_longest(s, narrative & (found if exact is None else exact), count) >= RUN)
     quote = ~taken & (narr < MIN_WORDS) & own & (all_found >= TAKEN_SHARE * total) & (all_found >= MIN_WORDS)
     kept &= own
-    return Reuse(count, int(np.count_nonzero(taken)), int(np.count_nonzero(quote)), int(narr[taken].sum()), n,
+    return Reuse(count, int(np.count_nonzero(taken)), int(np.count_nonzero(quote)), int(plain_all[taken].sum()), n,
                  int(np.count_nonzero(kept)), int(np.count_nonzero(found)), int(narr[kept].sum()),
                  int(narr_found[kept].sum()))
 
