@@ -6,6 +6,7 @@ the original's outlet, or a link to its page or site). Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -41,13 +42,19 @@ def make_link(copy: StoredEntry, copy_fp: fpmod.Fingerprint, clean: CleanText, r
         found = edited[0]
     figures = frozenset() if found.all() else figures_of(root.entry.text)
     lay = lay or layout(clean.text, copy_fp.tokens)
-    sentences, kept = sentences_kept(lay, found, figures, (copy_fp.words, root.fp.vocabulary))
+    words = None if found.all() else (copy_fp.words, root.fp.vocabulary)  # (made only when names are read)
+    sentences, kept = sentences_kept(lay, found, figures, words)
     return Link(root.id, copy.id, via, k, coverage, copy_share, lag, credited, anomaly,
                 al.added_before, al.added_inside, al.added_after, credit_link, sentences, kept)
 
 
+@lru_cache(maxsize=16_384)  # a site's pages link the same few sites, and an original is read for each copy
 def _site(url: str) -> str:
-    host = (urlsplit(url).hostname or "").lower()
+    """The host of an absolute http(s) URL without "www." ("" for any other link)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return ""
+    host = (parts.hostname or "").lower()
     return host[4:] if host.startswith("www.") else host
 
 
@@ -56,7 +63,7 @@ def linked_to(hrefs: Iterable[str], original_url: str) -> str | None:
     only: a relative one points into the copy's own site)."""
     if not original_url:
         return None
-    absolute = [h for h in hrefs if urlsplit(h).scheme in ("http", "https")]
+    absolute = [h for h in hrefs if _site(h)]
     page = original_url.rstrip("/")
     for h in absolute:
         if h.rstrip("/") == page:
