@@ -25,19 +25,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, StructField, StructType
 
 from relaywatch.detect.decide import MatchParams
 from relaywatch.poll.archive import FeedSpec
-from relaywatch.spark import SparkInputError, SparkJobError, tasks
+from relaywatch.spark import SparkInputError, SparkJobError, learn, pairs, tasks
 from relaywatch.spark.graph import components
 from relaywatch.spark.replay import FeedTable, replay_partition
-from relaywatch.spark.schema import CONFIRMED, FOUND, PREPARED, SHORTLIST, output_schema, store_columns
+from relaywatch.spark.schema import PREPARED, output_schema, store_columns
 from relaywatch.store import utcnow
 
 LOG4J = Path(__file__).with_name("log4j2.properties")
@@ -193,46 +193,21 @@ def feed_table(kept: DataFrame, specs: Mapping[str, FeedSpec]) -> dict[str, tupl
     return out
 
 
-def candidates(spark: SparkSession, kept: DataFrame, p: MatchParams) -> DataFrame:
-    """(id, cand, rank, shared, rarity): each entry's shortlist, as the daemon's index and
-    ``decide.shortlist`` would give it when the entry is stored."""
-    per_hash = p.per_hash
-    holders = kept.select("id", "nfp", F.explode("hashes").alias("hash"))
-    top = holders.select("hash", "id").rdd.map(tuple).aggregateByKey(
-        [], lambda t, e: tasks.oldest(t, e, per_hash), lambda a, b: tasks.merge_oldest(a, b, per_hash)) \
-        .filter(lambda kv: len(kv[1]) > 1)
-    tops = spark.createDataFrame(top, "hash long, top array<long>")
-    rows = holders.join(tops, "hash").rdd
-    pairs = rows.flatMap(lambda r: (((new, r["nfp"]), (old, n)) for new, old, n in tasks.index_rows(r["id"], r["top"],
-                                                                                                        per_hash)))
-    short = pairs.groupByKey().flatMap(lambda kv: tasks.shortlist_one(kv[0][0], kv[0][1], kv[1], p))
-    return spark.createDataFrame(short, SHORTLIST)
-
-
-def related(spark: SparkSession, kept: DataFrame, short: DataFrame, p: MatchParams) -> DataFrame:
-    """(id, found): the related candidates of each entry that has any (``tasks.related_of``)."""
-    texts = kept.select("id", "text")
-    pairs = short.join(texts.withColumnRenamed("text", "new_text"), "id") \
-        .join(texts.select(F.col("id").alias("cand"), F.col("text").alias("cand_text")), "cand") \
-        .select("id", "cand", "rank", "shared", "rarity", "new_text", "cand_text").sortWithinPartitions("id")
-    confirmed = spark.createDataFrame(pairs.rdd.mapPartitions(lambda it: tasks.confirm_pairs(it, p)), CONFIRMED)
-    found = confirmed.rdd.map(lambda r: (r[0], (r[1], r[2], r[3], r[4], r[5]))).groupByKey() \
-        .map(lambda kv: tasks.related_of(kv[0], kv[1], p)).filter(lambda kv: bool(kv[1]))
-    return spark.createDataFrame(found, StructType([StructField("id", LongType()), StructField("found", FOUND)]))
-
-
 def replayed(spark: SparkSession, kept: DataFrame, found: DataFrame, feeds: FeedTable, opts: JobOptions,
              now: datetime) -> DataFrame:
     """Every kept entry as the store would hold it after ``ingest`` (``replay``), with its link."""
     edges = found.select(F.col("id").alias("a"), F.explode("found.cand").alias("b"))
     comps = components(spark, edges)
-    rows = kept.select("id", "line").join(comps, "id", "left").join(found, "id", "left") \
+    rows = kept.select("id", "line", "strip").join(comps, "id", "left").join(found, "id", "left") \
         .withColumn("comp", F.coalesce("comp", "id"))
     n = opts.partitions or spark.sparkContext.defaultParallelism
-    rows = rows.repartition(n, "comp").sortWithinPartitions("comp", "id").select("comp", "id", "line", "found")
+    rows = rows.repartition(n, "comp").sortWithinPartitions("comp", "id").select("comp", "id", "line", "found", "strip")
     columns, p = store_columns(), opts.params
     out = rows.rdd.mapPartitions(lambda it: replay_partition(it, now, feeds, p, columns))
     return spark.createDataFrame(out, output_schema(columns))
+
+
+KEPT = ("id", "feed", "role", "nfp", "hashes", "blob", "bkeys", "bwords", "line")
 
 
 def run_job(spark: SparkSession, opts: JobOptions) -> JobReport:
@@ -247,22 +222,38 @@ def run_job(spark: SparkSession, opts: JobOptions) -> JobReport:
     firsts = ok.groupBy("feed", "guid").agg(F.min("id").alias("first"),
                                             F.min_by("content_hash", "id").alias("first_hash"))
     ok = ok.join(firsts, ["feed", "guid"])
-    kept = ok.where(F.col("id") == F.col("first")).persist(StorageLevel.MEMORY_AND_DISK)
+    kept = ok.where(F.col("id") == F.col("first")).select(*KEPT).persist(StorageLevel.MEMORY_AND_DISK)
     again = ok.where(F.col("id") != F.col("first")).groupBy(F.col("content_hash") == F.col("first_hash")).count()
     for same, count in again.collect():
         report.unchanged += count if same else 0
         report.updated += 0 if same else count
     feeds = feed_table(kept, opts.feeds)
-    found = related(spark, kept, candidates(spark, kept, opts.params), opts.params)
-    out = replayed(spark, kept, found.persist(StorageLevel.MEMORY_AND_DISK), feeds, opts, now)
+    learnt = _stripped(spark, kept, feeds).persist(StorageLevel.MEMORY_AND_DISK)
+    found = pairs.related(spark, learnt, pairs.candidates(spark, learnt, opts.params), opts.params)
+    out = replayed(spark, learnt, found.persist(StorageLevel.MEMORY_AND_DISK), feeds, opts, now)
     out = out.persist(StorageLevel.MEMORY_AND_DISK)
     _write(spark, out, feeds, opts.out)
     report.entries = out.count()
     report.links = out.where(F.col("link").isNotNull()).count()
     report.lines = report.entries + report.unchanged + report.updated + report.bad
-    for df in (out, found, kept, numbered, prepared):
+    for df in (out, found, learnt, kept, numbered, prepared):
         df.unpersist()
     return report
+
+
+def _stripped(spark: SparkSession, kept: DataFrame, feeds: FeedTable) -> DataFrame:
+    """The kept entries, those from which ``ingest`` would strip their feed's learned blocks
+    (``learn``) stripped and fingerprinted again: (id, nfp, hashes, blob, line, strip)."""
+    strips, _ = learn.learned(spark, kept, {name: role for name, (role, _) in feeds.items()})
+    marked = kept.select("id", "nfp", "hashes", "blob", "line").join(strips, "id", "left")
+
+    def redo(row: Any) -> tuple[Any, ...]:
+        entry_id, nfp, hashes, blob, line, strip = row
+        done = tasks.stripped(blob, strip)
+        return (entry_id, *done, line, strip) if done else (entry_id, nfp, hashes, blob, line, None)
+
+    redone = spark.createDataFrame(marked.where(F.col("strip").isNotNull()).rdd.map(redo), marked.schema)
+    return marked.where(F.col("strip").isNull()).unionByName(redone)
 
 
 def _report_bad(numbered: DataFrame, out: str, report: JobReport) -> None:

@@ -28,7 +28,8 @@ PREPARED = StructType([
     StructField("status", StringType()), StructField("why", StringType()), StructField("feed", StringType()),
     StructField("role", StringType()), StructField("guid", StringType()), StructField("content_hash", StringType()),
     StructField("nfp", IntegerType()), StructField("hashes", ArrayType(LongType())),
-    StructField("text", StringType()), StructField("line", StringType()),
+    StructField("blob", BinaryType()), StructField("bkeys", ArrayType(LongType())),
+    StructField("bwords", ArrayType(IntegerType())), StructField("line", StringType()),
 ])
 
 SHORTLIST = StructType([
