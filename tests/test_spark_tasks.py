@@ -61,13 +61,12 @@ def job_in_python(lines: list[str], specs: dict[str, Any], p: MatchParams) -> tu
         for r, new in enumerate(ids, 1):
             for old in ids[:min(r - 1, p.per_hash)]:
                 shared[new][old].append(min(r, p.per_hash))
-    short = [s for new, olds in shared.items()
-             for s in tasks.shortlist_one(new, ok[new][9], [(o, sorted(ns)) for o, ns in olds.items()], p)]
-    pairs = [(new, c, rank, n, w, ok[new][11], ok[c][11]) for new, c, rank, n, w in short]
+    short = [s for new, olds in shared.items() for s in tasks.shortlist_one(
+        new, ok[new][9], [(o, len(ns), tasks.rarity(ns)) for o, ns in olds.items()], p)]
     by_entry = defaultdict(list)
-    for new, c, rank, n, w, rel in tasks.confirm_pairs(pairs, p):
-        by_entry[new].append((c, rank, n, w, rel))
-    found = dict(kv for kv in (tasks.related_of(e, ps, p) for e, ps in by_entry.items()) if kv[1])
+    for new, c, rank, n, w in short:
+        by_entry[new].append((c, rank, n, w, ok[c][11]))
+    found = dict(tasks.confirm_entries(((e, ok[e][11], ps) for e, ps in by_entry.items()), p))
     comp = {e: e for e in ok}
     for _ in range(len(ok)):  # labels: the smallest id of the component
         for e, fs in found.items():

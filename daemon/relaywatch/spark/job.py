@@ -42,6 +42,7 @@ from relaywatch.store import utcnow
 
 LOG4J = Path(__file__).with_name("log4j2.properties")
 BAD_SHOWN = 20  # bad lines named in the report (all of them are in OUT/bad)
+ENTRIES_PER_PARTITION = 10_000
 
 
 @dataclass(frozen=True)
@@ -167,9 +168,10 @@ def read_lines(spark: SparkSession, inputs: tuple[str, ...]) -> DataFrame:
     return out
 
 
-def number(spark: SparkSession, prepared: DataFrame) -> DataFrame:
+def number(spark: SparkSession, prepared: DataFrame) -> tuple[DataFrame, int]:
     """Each prepared line with its archive id (its place among all lines, files in path order) and
-    its line number in its file; only the count of lines of each split comes to the driver."""
+    its line number in its file, and the number of lines; only the count of lines of each split
+    comes to the driver."""
     splits = sorted((r["file"], r["block"], r["count"]) for r in prepared.groupBy("file", "block").count().collect())
     rows, total, file, in_file = [], 0, None, 0
     for f, block, n in splits:
@@ -181,7 +183,22 @@ def number(spark: SparkSession, prepared: DataFrame) -> DataFrame:
     offsets = spark.createDataFrame(rows, "file string, block long, id_base long, line_base long")
     return prepared.join(F.broadcast(offsets), ["file", "block"]) \
         .withColumn("id", F.col("id_base") + F.col("idx") + 1) \
-        .withColumn("line_no", F.col("line_base") + F.col("idx") + 1)
+        .withColumn("line_no", F.col("line_base") + F.col("idx") + 1), total
+
+
+def size_shuffles(spark: SparkSession, lines: int) -> None:
+    """Shuffles sized to the input: ``ENTRIES_PER_PARTITION`` lines a partition, at least two per
+    core (Spark's default of 200 is 200 tasks a stage on a few thousand lines), unless the session
+    sets ``spark.sql.shuffle.partitions`` itself. Adaptive execution does not merge them: the
+    Python stages cost CPU per row, not bytes (merged into one, a stage of 30,000 entries ran on one
+    core), and the aggregations sort (a hash aggregate of lists ran out of execution memory on one
+    task holding a whole stage in local mode)."""
+    sc = spark.sparkContext
+    if not sc.getConf().contains("spark.sql.shuffle.partitions"):
+        wanted = max(2 * sc.defaultParallelism, -(-lines // ENTRIES_PER_PARTITION))
+        spark.conf.set("spark.sql.shuffle.partitions", str(wanted))
+    spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
+    spark.conf.set("spark.sql.execution.useObjectHashAggregateExec", "false")
 
 
 def feed_table(kept: DataFrame, specs: Mapping[str, FeedSpec]) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -198,16 +215,17 @@ def replayed(spark: SparkSession, kept: DataFrame, found: DataFrame, feeds: Feed
     """Every kept entry as the store would hold it after ``ingest`` (``replay``), with its link."""
     edges = found.select(F.col("id").alias("a"), F.explode("found.cand").alias("b"))
     comps = components(spark, edges)
-    rows = kept.select("id", "line", "strip").join(comps, "id", "left").join(found, "id", "left") \
+    rows = kept.select("id", "draft", "strip").join(comps, "id", "left").join(found, "id", "left") \
         .withColumn("comp", F.coalesce("comp", "id"))
     n = opts.partitions or spark.sparkContext.defaultParallelism
-    rows = rows.repartition(n, "comp").sortWithinPartitions("comp", "id").select("comp", "id", "line", "found", "strip")
+    rows = rows.repartition(n, "comp").sortWithinPartitions("comp", "id") \
+        .select("comp", "id", "draft", "found", "strip")
     columns, p = store_columns(), opts.params
     out = rows.rdd.mapPartitions(lambda it: replay_partition(it, now, feeds, p, columns))
     return spark.createDataFrame(out, output_schema(columns))
 
 
-KEPT = ("id", "feed", "role", "nfp", "hashes", "blob", "bkeys", "bwords", "line")
+KEPT = ("id", "feed", "role", "nfp", "hashes", "blob", "bkeys", "bwords", "draft")
 
 
 def run_job(spark: SparkSession, opts: JobOptions) -> JobReport:
@@ -215,7 +233,9 @@ def run_job(spark: SparkSession, opts: JobOptions) -> JobReport:
     now = opts.now or utcnow()
     lines = read_lines(spark, opts.inputs)
     prepared = spark.createDataFrame(lines.rdd.mapPartitions(lambda it: tasks.prepare_lines(it, now)), PREPARED)
-    numbered = number(spark, prepared.persist(StorageLevel.MEMORY_AND_DISK)).persist(StorageLevel.MEMORY_AND_DISK)
+    numbered, total = number(spark, prepared.persist(StorageLevel.MEMORY_AND_DISK))
+    numbered = numbered.persist(StorageLevel.MEMORY_AND_DISK)
+    size_shuffles(spark, total)
     report = JobReport()
     _report_bad(numbered, opts.out, report)
     ok = numbered.where(F.col("status") == "ok")
@@ -243,14 +263,14 @@ def run_job(spark: SparkSession, opts: JobOptions) -> JobReport:
 
 def _stripped(spark: SparkSession, kept: DataFrame, feeds: FeedTable) -> DataFrame:
     """The kept entries, those from which ``ingest`` would strip their feed's learned blocks
-    (``learn``) stripped and fingerprinted again: (id, nfp, hashes, blob, line, strip)."""
+    (``learn``) stripped and fingerprinted again: (id, nfp, hashes, blob, draft, strip)."""
     strips, _ = learn.learned(spark, kept, {name: role for name, (role, _) in feeds.items()})
-    marked = kept.select("id", "nfp", "hashes", "blob", "line").join(strips, "id", "left")
+    marked = kept.select("id", "nfp", "hashes", "blob", "draft").join(strips, "id", "left")
 
     def redo(row: Any) -> tuple[Any, ...]:
-        entry_id, nfp, hashes, blob, line, strip = row
+        entry_id, nfp, hashes, blob, cleaned, strip = row
         done = tasks.stripped(blob, strip)
-        return (entry_id, *done, line, strip) if done else (entry_id, nfp, hashes, blob, line, None)
+        return (entry_id, *done, cleaned, strip) if done else (entry_id, nfp, hashes, blob, cleaned, None)
 
     redone = spark.createDataFrame(marked.where(F.col("strip").isNotNull()).rdd.map(redo), marked.schema)
     return marked.where(F.col("strip").isNull()).unionByName(redone)

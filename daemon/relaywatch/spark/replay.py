@@ -25,9 +25,9 @@ from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect.decide import MatchParams
 from relaywatch.detect.prepare import Prepared, prepare
 from relaywatch.models import Feed, IndexRows
-from relaywatch.poll.archive import parse_line
 from relaywatch.record.matcher import Matcher
 from relaywatch.record.pipeline import Pipeline
+from relaywatch.spark.tasks import unpack_draft
 from relaywatch.store import Store
 from relaywatch.store.bulk import Column
 from relaywatch.store.index import FingerprintIndex
@@ -67,23 +67,24 @@ class ReplayIndex(FingerprintIndex):
 class _Batch:
     """The components a replay store holds: their lines, in order, and what the job found for them."""
 
-    lines: list[tuple[int, str, list[int] | None]] = field(default_factory=list)  # (archive id, line, strip)
+    lines: list[tuple[int, bytes, list[int] | None]] = field(default_factory=list)  # (archive id, draft, strip)
     hits: dict[int, list[tuple[int, int, float]]] = field(default_factory=dict)
 
 
 def replay_partition(rows: Iterable[Any], now: datetime, feeds: FeedTable, p: MatchParams,
                      columns: Mapping[str, list[Column]]) -> Iterator[tuple[Any, ...]]:
-    """Rows (component, archive id, line, related candidates, keys of the blocks to strip: ``learn``),
+    """Rows (component, archive id, the entry cleaned (``tasks.pack_draft``), related candidates, keys of
+    the blocks to strip: ``learn``),
     sorted by component then id, to
     output rows: the ``entries`` columns (``feed`` for ``feed_id``), ``fp_`` + the ``fingerprints``
     columns, ``hashes`` and ``link`` (the copy's ``reposts`` row, or None)."""
     batch, component = _Batch(), None
-    for comp, entry_id, line, found, strip in rows:
+    for comp, entry_id, cleaned, found, strip in rows:
         if comp != component and len(batch.lines) >= STORE_ENTRIES:
             yield from _replay(batch, now, feeds, p, columns)
             batch = _Batch()
         component = comp
-        batch.lines.append((entry_id, line, strip))
+        batch.lines.append((entry_id, cleaned, strip))
         if found:
             batch.hits[entry_id] = [(int(c), int(n), float(w)) for c, n, w in found]
     if batch.lines:
@@ -101,9 +102,9 @@ def _replay(batch: _Batch, now: datetime, feeds: FeedTable, p: MatchParams,
         known: dict[str, Feed] = {}
         items: list[tuple[Feed, Prepared]] = []
         hashes: dict[int, list[int]] = {}
-        for entry_id, line, strip in batch.lines:
-            name, _role, entry = parse_line(line, now)
-            item = _stripped(prepare(entry), strip)
+        for entry_id, cleaned, strip in batch.lines:
+            name, d = unpack_draft(cleaned)
+            item = _stripped(prepare(d), strip)
             if name not in known:
                 role, credit = feeds[name]
                 known[name] = store.feeds.ensure(name, role, credit)
