@@ -1,17 +1,20 @@
 """The driver of ``relaywatch spark-ingest``: reads with Spark's readers, runs the stages, writes Parquet.
 
 Stages (each a Spark job; nothing of the corpus or of the pairs comes to the driver, only the
-count of lines per file split, the feeds, and the figures of the report):
+count of lines per file split, the feeds, the changes of the wires' standard lines, and the
+figures of the report):
 
 1. read: JSON lines (plain or .gz) or Parquet, any path Spark reads; each line keeps its file and
    split, so the driver numbers them in archive order (files in path order);
 2. prepare per partition (``tasks.prepare_lines``); bad lines reported with file and line, skipped;
    a repeated (feed, guid) keeps its first version;
-3. candidates by a shuffle on fingerprint: the ``per_hash`` oldest holders of each (a bounded
-   top-k per key, then a join that adaptive execution splits when one fingerprint is skewed),
-   ``decide.shortlist`` per entry, each pair measured (``tasks.confirm_pairs``);
-4. connected components of the related pairs (``graph``);
-5. each component replayed as ``ingest`` would store it (``replay``), written out sorted by id.
+3. each feed's boilerplate learned in archive order (``learn``), the entries it strips stripped
+   and fingerprinted again;
+4. candidates by a shuffle on fingerprint (``pairs.candidates``: the ``per_hash`` oldest holders
+   of each, ``decide.shortlist`` per entry), each entry's shortlist measured
+   (``pairs.related``, ``tasks.confirm_entries``);
+5. connected components of the related pairs (``graph``);
+6. each component replayed as ``ingest`` would store it (``replay``), written out sorted by id.
 """
 
 from __future__ import annotations
