@@ -205,13 +205,13 @@ def main() -> None:
               f" {m['worker']:.0f} MB; largest task: {t['seconds']:.1f} s, {t['records']} records, in '{t['stage']}'"
               f" ({t['tasks']} tasks, median {t['median_seconds']:.1f} s; {t['stages']} stages)", flush=True)
     if len(runs) > 1:
-        print(f"speed-up local[{runs[0]['cores']}] -> local[{runs[-1]['cores']}]:"
-              f" {runs[0]['seconds'] / runs[-1]['seconds']:.2f}x")
+        few, many = min(runs, key=lambda r: r["cores"]), max(runs, key=lambda r: r["cores"])
+        print(f"speed-up local[{few['cores']}] -> local[{many['cores']}]: {few['seconds'] / many['seconds']:.2f}x")
     db = a.work / "spark.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
     with Store(db) as store:
-        import_dir(store, runs[-1]["out"])
+        import_dir(store, max(runs, key=lambda r: r["cores"])["out"])
     spark_links = links_json(db, a.work / "spark-links.json")
     print("spark vs ingest: " + agreement(ingest_links, spark_links) + "; " + same_texts(a.work / "ingest.db", db))
     for name, links in (("ingest", ingest_links), ("spark", spark_links)):
