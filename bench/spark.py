@@ -5,10 +5,16 @@ The input: the repost generator with many copies per story (``--originals 9000 -
 among them). For each side: wall time and entries/s. For Spark: the speed-up from 1 to 2 cores;
 the peak memory of the driver (the Python driver and, in local mode, the JVM that is both driver
 and executor) and of the largest Python worker; the largest task, from Spark's event log (its
-stage, run time and records, beside the median task of that stage: the skew). The Spark links
-are then scored and compared with ingest's, copy by copy.
+stage, run time and records, beside the median task of that stage: the skew); the CPU seconds
+of each side (a shared machine's load changes wall times more than CPU time), and the load
+average before and after each run. The Spark links are then scored and compared with ingest's,
+copy by copy, and the entries' texts (each feed's boilerplate stripped) entry by entry.
 
-    python bench/spark.py [--originals 9000] [--copies 192000] [--seed 1] [--work DIR]
+    python bench/spark.py [--originals 9000] [--copies 192000] [--seed 1] [--work DIR] [--cores 1,2]
+
+Parity on the default set (ingest and local[2] only):
+
+    python bench/spark.py --originals 1500 --copies 2000 --cores 2
 """
 
 from __future__ import annotations
@@ -31,14 +37,18 @@ from relaywatch.spark.load import import_dir
 from relaywatch.store import Store
 
 SCRIPT = Path(sys.executable).parent / "relaywatch"
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class PeakRss:
-    """Samples a process tree's memory (``/proc``) every 0.2 s: peak RSS of the process itself, of
-    its Java child, and of the largest other descendant (Spark's Python workers)."""
+    """Samples a process tree (``/proc``) every 0.2 s: peak RSS of the process itself, of its Java
+    child, and of the largest other descendant (Spark's Python workers); and the CPU seconds of the
+    whole tree (each process's user + system time as last seen: Spark's Python workers live as
+    long as the session, so at most 0.2 s of a process is missed)."""
 
     def __init__(self, pid: int) -> None:
         self.pid, self.peaks = pid, {"driver": 0, "jvm": 0, "worker": 0}
+        self.cpu: dict[int, tuple[str, float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -48,6 +58,7 @@ class PeakRss:
             for pid, kind in self._tree():
                 rss = _rss(pid)
                 self.peaks[kind] = max(self.peaks[kind], rss)
+                self.cpu[pid] = (kind, max(self.cpu.get(pid, (kind, 0.0))[1], _cpu_seconds(pid)))
 
     def _tree(self) -> list[tuple[int, str]]:
         out, todo = [(self.pid, "driver")], [self.pid]
@@ -72,6 +83,14 @@ class PeakRss:
         return {k: v / 1024 for k, v in self.peaks.items()}
 
 
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
 def _rss(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -82,25 +101,28 @@ def _rss(pid: int) -> int:
     return 0
 
 
-def spark_run(bench: Path, work: Path, cores: int) -> dict[str, Any]:
+def spark_run(bench: Path, work: Path, cores: int, memory: str) -> dict[str, Any]:
     out, events = work / f"out-local{cores}", work / f"events-local{cores}"
     shutil.rmtree(events, ignore_errors=True)
     events.mkdir(parents=True)
     cmd = [str(SCRIPT), "spark-ingest", str(bench / "entries.jsonl"), "--feeds", str(bench / "feeds.json"),
-           "--out", str(out), "--master", f"local[{cores}]", "--conf", "spark.driver.memory=2g",
+           "--out", str(out), "--master", f"local[{cores}]", "--conf", f"spark.driver.memory={memory}",
            "--conf", "spark.eventLog.enabled=true", "--conf", f"spark.eventLog.dir={events.as_uri()}",
            "--conf", "spark.eventLog.compress=false"]
+    load = os.getloadavg()[0]
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     rss = PeakRss(proc.pid)
     stdout, stderr = proc.communicate()
     seconds = time.perf_counter() - t
     peaks = rss.stop()
+    cpu = {kind: sum(c for k, c in rss.cpu.values() if k == kind) for kind in ("driver", "jvm", "worker")}
     if proc.returncode:
         sys.exit(f"spark-ingest local[{cores}] failed: {stderr.strip()}")
     entries = int(stdout.split(" new entries")[0].split()[-1])
     return {"cores": cores, "seconds": seconds, "entries": entries, "rate": entries / seconds, "out": out,
-            "summary": stdout.strip(), "rss": peaks, "largest": largest_task(events)}
+            "summary": stdout.strip(), "rss": peaks, "largest": largest_task(events), "cpu": cpu,
+            "load": (load, os.getloadavg()[0])}
 
 
 def largest_task(events: Path) -> dict[str, Any]:
@@ -139,37 +161,59 @@ def agreement(ingest_links: Path, spark_links: Path) -> str:
             f" {kind} ({kind / n:.4f}), same via: {via} ({via / n:.4f})")
 
 
+def same_texts(ingest_db: Path, spark_db: Path) -> str:
+    """How many entries each store holds with the same text (each feed's boilerplate stripped alike)."""
+    q = "SELECT e.url, e.text FROM entries e"
+    with Store(ingest_db) as a, Store(spark_db) as b:
+        mine = {r["url"]: r["text"] for r in a.query(q)}
+        theirs = {r["url"]: r["text"] for r in b.query(q)}
+    same = sum(theirs.get(url) == text for url, text in mine.items())
+    return f"entries with the same text: {same} of {len(mine)} ({same / (len(mine) or 1):.4f})"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--originals", type=int, default=9000)
     ap.add_argument("--copies", type=int, default=192000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "relaywatch-bench-spark")
+    ap.add_argument("--cores", default="1,2", help="the local[N] runs, N comma-separated (parity: --cores 2)")
+    ap.add_argument("--memory", default="4g", help="spark.driver.memory (local mode: the JVM that runs the tasks)")
     a = ap.parse_args()
     bench = build(a.work / f"set-{a.originals}-{a.copies}-{a.seed}", a.originals, a.copies, a.seed)
     with (bench / "entries.jsonl").open(encoding="utf-8") as f:
         lines = sum(1 for _ in f)
     print(f"input: {bench / 'entries.jsonl'} ({lines} entries),"
-          f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+          f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    load = os.getloadavg()[0]
     base = ingest(a.work / "ingest.db", bench)
     ingest_links = links_json(a.work / "ingest.db", a.work / "ingest-links.json")
+    cpu = base.cpu_main + base.cpu_workers
     print(f"ingest:    {base.entries} entries in {base.seconds:.0f} s, {base.rate:.0f} entries/s"
-          f" (peak RSS {base.peak_rss_mb:.0f} MB)")
-    runs = [spark_run(bench, a.work, cores) for cores in (1, 2)]
-    for r in runs:
-        t, m = r["largest"], r["rss"]
+          f" (peak RSS {base.peak_rss_mb:.0f} MB); CPU {cpu:.0f} s, {cpu / base.entries * 1000:.2f} ms an entry;"
+          f" load average {load:.1f} -> {os.getloadavg()[0]:.1f}", flush=True)
+    runs = []
+    for cores in a.cores.split(","):
+        r = spark_run(bench, a.work, int(cores), a.memory)
+        runs.append(r)
+        t, m, cpu = r["largest"], r["rss"], r["cpu"]
+        total = sum(cpu.values())
         print(f"local[{r['cores']}]:  {r['entries']} entries in {r['seconds']:.0f} s, {r['rate']:.0f} entries/s;"
+              f" CPU {total:.0f} s (JVM {cpu['jvm']:.0f}, Python workers {cpu['worker']:.0f}),"
+              f" {total / r['entries'] * 1000:.2f} ms an entry; load average {r['load'][0]:.1f} -> {r['load'][1]:.1f};"
               f" peak RSS: driver (Python) {m['driver']:.0f} MB, JVM {m['jvm']:.0f} MB, largest Python worker"
               f" {m['worker']:.0f} MB; largest task: {t['seconds']:.1f} s, {t['records']} records, in '{t['stage']}'"
-              f" ({t['tasks']} tasks, median {t['median_seconds']:.1f} s; {t['stages']} stages)")
-    print(f"speed-up local[1] -> local[2]: {runs[0]['seconds'] / runs[1]['seconds']:.2f}x")
+              f" ({t['tasks']} tasks, median {t['median_seconds']:.1f} s; {t['stages']} stages)", flush=True)
+    if len(runs) > 1:
+        few, many = min(runs, key=lambda r: r["cores"]), max(runs, key=lambda r: r["cores"])
+        print(f"speed-up local[{few['cores']}] -> local[{many['cores']}]: {few['seconds'] / many['seconds']:.2f}x")
     db = a.work / "spark.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
     with Store(db) as store:
-        import_dir(store, runs[1]["out"])
+        import_dir(store, max(runs, key=lambda r: r["cores"])["out"])
     spark_links = links_json(db, a.work / "spark-links.json")
-    print("spark vs ingest: " + agreement(ingest_links, spark_links))
+    print("spark vs ingest: " + agreement(ingest_links, spark_links) + "; " + same_texts(a.work / "ingest.db", db))
     for name, links in (("ingest", ingest_links), ("spark", spark_links)):
         print(f"{name} against the truth: " + score(bench, links)[-1])
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")

@@ -3,10 +3,14 @@
 The job calls the project's own code inside Spark tasks; it holds no rule of its own:
 
 - ``tasks``: per partition, ``poll.archive.parse_line`` and ``detect.prepare.prepare`` (clean once,
-  fingerprint once); per fingerprint, the oldest holders the daemon's index would give a new
-  entry (``MatchParams.per_hash``, the cap on very common fingerprints); per entry,
+  fingerprint once: the fingerprint travels as one binary value, ``carry``); per entry,
   ``detect.decide.shortlist`` of what it shares; per candidate pair, ``detect.measure.measure``
-  and ``detect.decide.related``;
+  and ``detect.decide.derives_either``;
+- ``learn``: each feed's boilerplate, learned per feed in archive order with ``detect.boiler``'s
+  ``learn``, ``removable`` and ``strip``, the wires' standard lines protected as they stood;
+- ``pairs``: what the daemon's index would give a new entry, per fingerprint (its oldest
+  holders: ``MatchParams.per_hash``, the cap on very common fingerprints), in Spark SQL; each
+  entry's shortlist measured;
 - ``graph``: the connected components of the confirmed pairs (label propagation, joins only);
 - ``replay``: each component replayed through ``record.pipeline.Pipeline`` into a small
   in-memory ``Store``, entries in archive order, the index answering with the shortlist found

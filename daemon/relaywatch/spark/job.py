@@ -1,17 +1,20 @@
 """The driver of ``relaywatch spark-ingest``: reads with Spark's readers, runs the stages, writes Parquet.
 
 Stages (each a Spark job; nothing of the corpus or of the pairs comes to the driver, only the
-count of lines per file split, the feeds, and the figures of the report):
+count of lines per file split, the feeds, the changes of the wires' standard lines, and the
+figures of the report):
 
 1. read: JSON lines (plain or .gz) or Parquet, any path Spark reads; each line keeps its file and
    split, so the driver numbers them in archive order (files in path order);
 2. prepare per partition (``tasks.prepare_lines``); bad lines reported with file and line, skipped;
    a repeated (feed, guid) keeps its first version;
-3. candidates by a shuffle on fingerprint: the ``per_hash`` oldest holders of each (a bounded
-   top-k per key, then a join that adaptive execution splits when one fingerprint is skewed),
-   ``decide.shortlist`` per entry, each pair measured (``tasks.confirm_pairs``);
-4. connected components of the related pairs (``graph``);
-5. each component replayed as ``ingest`` would store it (``replay``), written out sorted by id.
+3. each feed's boilerplate learned in archive order (``learn``), the entries it strips stripped
+   and fingerprinted again;
+4. candidates by a shuffle on fingerprint (``pairs.candidates``: the ``per_hash`` oldest holders
+   of each, ``decide.shortlist`` per entry), each entry's shortlist measured
+   (``pairs.related``, ``tasks.confirm_entries``);
+5. connected components of the related pairs (``graph``);
+6. each component replayed as ``ingest`` would store it (``replay``), written out sorted by id.
 """
 
 from __future__ import annotations
@@ -25,23 +28,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, StructField, StructType
 
 from relaywatch.detect.decide import MatchParams
 from relaywatch.poll.archive import FeedSpec
-from relaywatch.spark import SparkInputError, SparkJobError, tasks
+from relaywatch.spark import SparkInputError, SparkJobError, learn, pairs, tasks
 from relaywatch.spark.graph import components
 from relaywatch.spark.replay import FeedTable, replay_partition
-from relaywatch.spark.schema import CONFIRMED, FOUND, PREPARED, SHORTLIST, output_schema, store_columns
+from relaywatch.spark.schema import PREPARED, output_schema, store_columns
 from relaywatch.store import utcnow
 
 LOG4J = Path(__file__).with_name("log4j2.properties")
 BAD_SHOWN = 20  # bad lines named in the report (all of them are in OUT/bad)
+ENTRIES_PER_PARTITION = 10_000
+SPLITS_PER_CORE = 4
 
 
 @dataclass(frozen=True)
@@ -167,9 +172,10 @@ def read_lines(spark: SparkSession, inputs: tuple[str, ...]) -> DataFrame:
     return out
 
 
-def number(spark: SparkSession, prepared: DataFrame) -> DataFrame:
+def number(spark: SparkSession, prepared: DataFrame) -> tuple[DataFrame, int]:
     """Each prepared line with its archive id (its place among all lines, files in path order) and
-    its line number in its file; only the count of lines of each split comes to the driver."""
+    its line number in its file, and the number of lines; only the count of lines of each split
+    comes to the driver."""
     splits = sorted((r["file"], r["block"], r["count"]) for r in prepared.groupBy("file", "block").count().collect())
     rows, total, file, in_file = [], 0, None, 0
     for f, block, n in splits:
@@ -181,7 +187,32 @@ def number(spark: SparkSession, prepared: DataFrame) -> DataFrame:
     offsets = spark.createDataFrame(rows, "file string, block long, id_base long, line_base long")
     return prepared.join(F.broadcast(offsets), ["file", "block"]) \
         .withColumn("id", F.col("id_base") + F.col("idx") + 1) \
-        .withColumn("line_no", F.col("line_base") + F.col("idx") + 1)
+        .withColumn("line_no", F.col("line_base") + F.col("idx") + 1), total
+
+
+def split_input(spark: SparkSession) -> None:
+    """Input splits of at most 1 / ``SPLITS_PER_CORE`` of the input a core, unless the session sets
+    ``spark.sql.files.minPartitionNum`` itself. Spark's default splits are 128 MB, or the input
+    divided by the cores when that is smaller: 200,644 entries (280 MB) on two cores made three
+    splits, and the third prepared alone (326 s of tasks in 174 s)."""
+    sc = spark.sparkContext
+    if not sc.getConf().contains("spark.sql.files.minPartitionNum"):
+        spark.conf.set("spark.sql.files.minPartitionNum", str(SPLITS_PER_CORE * sc.defaultParallelism))
+
+
+def size_shuffles(spark: SparkSession, lines: int) -> None:
+    """Shuffles sized to the input: ``ENTRIES_PER_PARTITION`` lines a partition, at least two per
+    core (Spark's default of 200 is 200 tasks a stage on a few thousand lines), unless the session
+    sets ``spark.sql.shuffle.partitions`` itself. Adaptive execution does not merge them: the
+    Python stages cost CPU per row, not bytes (merged into one, a stage of 30,000 entries ran on one
+    core), and the aggregations sort (a hash aggregate of lists ran out of execution memory on one
+    task holding a whole stage in local mode)."""
+    sc = spark.sparkContext
+    if not sc.getConf().contains("spark.sql.shuffle.partitions"):
+        wanted = max(2 * sc.defaultParallelism, -(-lines // ENTRIES_PER_PARTITION))
+        spark.conf.set("spark.sql.shuffle.partitions", str(wanted))
+    spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
+    spark.conf.set("spark.sql.execution.useObjectHashAggregateExec", "false")
 
 
 def feed_table(kept: DataFrame, specs: Mapping[str, FeedSpec]) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -193,76 +224,71 @@ def feed_table(kept: DataFrame, specs: Mapping[str, FeedSpec]) -> dict[str, tupl
     return out
 
 
-def candidates(spark: SparkSession, kept: DataFrame, p: MatchParams) -> DataFrame:
-    """(id, cand, rank, shared, rarity): each entry's shortlist, as the daemon's index and
-    ``decide.shortlist`` would give it when the entry is stored."""
-    per_hash = p.per_hash
-    holders = kept.select("id", "nfp", F.explode("hashes").alias("hash"))
-    top = holders.select("hash", "id").rdd.map(tuple).aggregateByKey(
-        [], lambda t, e: tasks.oldest(t, e, per_hash), lambda a, b: tasks.merge_oldest(a, b, per_hash)) \
-        .filter(lambda kv: len(kv[1]) > 1)
-    tops = spark.createDataFrame(top, "hash long, top array<long>")
-    rows = holders.join(tops, "hash").rdd
-    pairs = rows.flatMap(lambda r: (((new, r["nfp"]), (old, n)) for new, old, n in tasks.index_rows(r["id"], r["top"],
-                                                                                                        per_hash)))
-    short = pairs.groupByKey().flatMap(lambda kv: tasks.shortlist_one(kv[0][0], kv[0][1], kv[1], p))
-    return spark.createDataFrame(short, SHORTLIST)
-
-
-def related(spark: SparkSession, kept: DataFrame, short: DataFrame, p: MatchParams) -> DataFrame:
-    """(id, found): the related candidates of each entry that has any (``tasks.related_of``)."""
-    texts = kept.select("id", "text")
-    pairs = short.join(texts.withColumnRenamed("text", "new_text"), "id") \
-        .join(texts.select(F.col("id").alias("cand"), F.col("text").alias("cand_text")), "cand") \
-        .select("id", "cand", "rank", "shared", "rarity", "new_text", "cand_text").sortWithinPartitions("id")
-    confirmed = spark.createDataFrame(pairs.rdd.mapPartitions(lambda it: tasks.confirm_pairs(it, p)), CONFIRMED)
-    found = confirmed.rdd.map(lambda r: (r[0], (r[1], r[2], r[3], r[4], r[5]))).groupByKey() \
-        .map(lambda kv: tasks.related_of(kv[0], kv[1], p)).filter(lambda kv: bool(kv[1]))
-    return spark.createDataFrame(found, StructType([StructField("id", LongType()), StructField("found", FOUND)]))
-
-
 def replayed(spark: SparkSession, kept: DataFrame, found: DataFrame, feeds: FeedTable, opts: JobOptions,
              now: datetime) -> DataFrame:
     """Every kept entry as the store would hold it after ``ingest`` (``replay``), with its link."""
     edges = found.select(F.col("id").alias("a"), F.explode("found.cand").alias("b"))
     comps = components(spark, edges)
-    rows = kept.select("id", "line").join(comps, "id", "left").join(found, "id", "left") \
+    rows = kept.select("id", "draft", "strip").join(comps, "id", "left").join(found, "id", "left") \
         .withColumn("comp", F.coalesce("comp", "id"))
     n = opts.partitions or spark.sparkContext.defaultParallelism
-    rows = rows.repartition(n, "comp").sortWithinPartitions("comp", "id").select("comp", "id", "line", "found")
+    rows = rows.repartition(n, "comp").sortWithinPartitions("comp", "id") \
+        .select("comp", "id", "draft", "found", "strip")
     columns, p = store_columns(), opts.params
     out = rows.rdd.mapPartitions(lambda it: replay_partition(it, now, feeds, p, columns))
     return spark.createDataFrame(out, output_schema(columns))
 
 
+KEPT = ("id", "feed", "role", "nfp", "hashes", "blob", "bkeys", "bwords", "draft")
+
+
 def run_job(spark: SparkSession, opts: JobOptions) -> JobReport:
     """Run the job on ``spark``: Parquet under ``opts.out`` (entries, links, feeds, bad), and its report."""
     now = opts.now or utcnow()
+    split_input(spark)
     lines = read_lines(spark, opts.inputs)
     prepared = spark.createDataFrame(lines.rdd.mapPartitions(lambda it: tasks.prepare_lines(it, now)), PREPARED)
-    numbered = number(spark, prepared.persist(StorageLevel.MEMORY_AND_DISK)).persist(StorageLevel.MEMORY_AND_DISK)
+    numbered, total = number(spark, prepared.persist(StorageLevel.MEMORY_AND_DISK))
+    numbered = numbered.persist(StorageLevel.MEMORY_AND_DISK)
+    size_shuffles(spark, total)
     report = JobReport()
     _report_bad(numbered, opts.out, report)
     ok = numbered.where(F.col("status") == "ok")
     firsts = ok.groupBy("feed", "guid").agg(F.min("id").alias("first"),
                                             F.min_by("content_hash", "id").alias("first_hash"))
     ok = ok.join(firsts, ["feed", "guid"])
-    kept = ok.where(F.col("id") == F.col("first")).persist(StorageLevel.MEMORY_AND_DISK)
+    kept = ok.where(F.col("id") == F.col("first")).select(*KEPT).persist(StorageLevel.MEMORY_AND_DISK)
     again = ok.where(F.col("id") != F.col("first")).groupBy(F.col("content_hash") == F.col("first_hash")).count()
     for same, count in again.collect():
         report.unchanged += count if same else 0
         report.updated += 0 if same else count
     feeds = feed_table(kept, opts.feeds)
-    found = related(spark, kept, candidates(spark, kept, opts.params), opts.params)
-    out = replayed(spark, kept, found.persist(StorageLevel.MEMORY_AND_DISK), feeds, opts, now)
+    learnt = _stripped(spark, kept, feeds).persist(StorageLevel.MEMORY_AND_DISK)
+    found = pairs.related(spark, learnt, pairs.candidates(spark, learnt, opts.params), opts.params)
+    out = replayed(spark, learnt, found.persist(StorageLevel.MEMORY_AND_DISK), feeds, opts, now)
     out = out.persist(StorageLevel.MEMORY_AND_DISK)
     _write(spark, out, feeds, opts.out)
     report.entries = out.count()
     report.links = out.where(F.col("link").isNotNull()).count()
     report.lines = report.entries + report.unchanged + report.updated + report.bad
-    for df in (out, found, kept, numbered, prepared):
+    for df in (out, found, learnt, kept, numbered, prepared):
         df.unpersist()
     return report
+
+
+def _stripped(spark: SparkSession, kept: DataFrame, feeds: FeedTable) -> DataFrame:
+    """The kept entries, those from which ``ingest`` would strip their feed's learned blocks
+    (``learn``) stripped and fingerprinted again: (id, nfp, hashes, blob, draft, strip)."""
+    strips, _ = learn.learned(spark, kept, {name: role for name, (role, _) in feeds.items()})
+    marked = kept.select("id", "nfp", "hashes", "blob", "draft").join(strips, "id", "left")
+
+    def redo(row: Any) -> tuple[Any, ...]:
+        entry_id, nfp, hashes, blob, cleaned, strip = row
+        done = tasks.stripped(blob, strip)
+        return (entry_id, *done, cleaned, strip) if done else (entry_id, nfp, hashes, blob, cleaned, None)
+
+    redone = spark.createDataFrame(marked.where(F.col("strip").isNotNull()).rdd.map(redo), marked.schema)
+    return marked.where(F.col("strip").isNull()).unionByName(redone)
 
 
 def _report_bad(numbered: DataFrame, out: str, report: JobReport) -> None:

@@ -14,18 +14,20 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
+from relaywatch.detect import boiler
+from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect.decide import MatchParams
 from relaywatch.detect.prepare import Prepared, prepare
 from relaywatch.models import Feed, IndexRows
-from relaywatch.poll.archive import parse_line
 from relaywatch.record.matcher import Matcher
 from relaywatch.record.pipeline import Pipeline
+from relaywatch.spark.tasks import unpack_draft
 from relaywatch.store import Store
 from relaywatch.store.bulk import Column
 from relaywatch.store.index import FingerprintIndex
@@ -65,22 +67,24 @@ class ReplayIndex(FingerprintIndex):
 class _Batch:
     """The components a replay store holds: their lines, in order, and what the job found for them."""
 
-    lines: list[tuple[int, str]] = field(default_factory=list)  # (archive id, line)
+    lines: list[tuple[int, bytes, list[int] | None]] = field(default_factory=list)  # (archive id, draft, strip)
     hits: dict[int, list[tuple[int, int, float]]] = field(default_factory=dict)
 
 
 def replay_partition(rows: Iterable[Any], now: datetime, feeds: FeedTable, p: MatchParams,
                      columns: Mapping[str, list[Column]]) -> Iterator[tuple[Any, ...]]:
-    """Rows (component, archive id, line, related candidates), sorted by component then id, to
+    """Rows (component, archive id, the entry cleaned (``tasks.pack_draft``), related candidates, keys of
+    the blocks to strip: ``learn``),
+    sorted by component then id, to
     output rows: the ``entries`` columns (``feed`` for ``feed_id``), ``fp_`` + the ``fingerprints``
     columns, ``hashes`` and ``link`` (the copy's ``reposts`` row, or None)."""
     batch, component = _Batch(), None
-    for comp, entry_id, line, found in rows:
+    for comp, entry_id, cleaned, found, strip in rows:
         if comp != component and len(batch.lines) >= STORE_ENTRIES:
             yield from _replay(batch, now, feeds, p, columns)
             batch = _Batch()
         component = comp
-        batch.lines.append((entry_id, line))
+        batch.lines.append((entry_id, cleaned, strip))
         if found:
             batch.hits[entry_id] = [(int(c), int(n), float(w)) for c, n, w in found]
     if batch.lines:
@@ -92,15 +96,15 @@ def _replay(batch: _Batch, now: datetime, feeds: FeedTable, p: MatchParams,
     with Store(":memory:") as store:
         index = ReplayIndex(store, batch.hits)
         store.index = index
-        # its cache (128 MiB) holds a batch of STORE_ENTRIES; a group's entries are not a feed's
-        # whole order, from which ``ingest`` learns its boilerplate: the job does not learn it
+        # its cache (128 MiB) holds a batch of STORE_ENTRIES; each feed's boilerplate was learned
+        # over the feed's whole order (``learn``): the entries come stripped, nothing is learned again
         pipeline = Pipeline(store, Matcher(store, p), learn_boilerplate=False)
         known: dict[str, Feed] = {}
         items: list[tuple[Feed, Prepared]] = []
         hashes: dict[int, list[int]] = {}
-        for entry_id, line in batch.lines:
-            name, _role, entry = parse_line(line, now)
-            item = prepare(entry)
+        for entry_id, cleaned, strip in batch.lines:
+            name, d = unpack_draft(cleaned)
+            item = _stripped(prepare(d), strip)
             if name not in known:
                 role, credit = feeds[name]
                 known[name] = store.feeds.ensure(name, role, credit)
@@ -110,6 +114,18 @@ def _replay(batch: _Batch, now: datetime, feeds: FeedTable, p: MatchParams,
         pipeline.ingest_many(items, now)
         names = {f.id: f.name for f in known.values()}
         yield from _rows_out(store, index.to_archive, names, hashes, columns)
+
+
+def _stripped(item: Prepared, strip: list[int] | None) -> Prepared:
+    """The entry without the blocks its feed learned (``learn``), fingerprinted again, as ``ingest``'s
+    writer stores it (``detect.boiler.strip``)."""
+    if not strip:
+        return item
+    clean = boiler.strip(item.clean, item.blocks or boiler.blocks(item.clean.text), frozenset(strip))
+    if clean is None:
+        return item
+    _ = clean.words
+    return replace(item, clean=clean, fp=fpmod.fingerprint(clean.text), index_rows=None, layout=None, blocks=None)
 
 
 def _rows_out(store: Store, to_archive: Mapping[int, int], names: Mapping[int, str],

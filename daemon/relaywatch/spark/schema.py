@@ -7,7 +7,6 @@ from __future__ import annotations
 from pyspark.sql.types import (
     ArrayType,
     BinaryType,
-    BooleanType,
     DataType,
     DoubleType,
     IntegerType,
@@ -28,15 +27,14 @@ PREPARED = StructType([
     StructField("status", StringType()), StructField("why", StringType()), StructField("feed", StringType()),
     StructField("role", StringType()), StructField("guid", StringType()), StructField("content_hash", StringType()),
     StructField("nfp", IntegerType()), StructField("hashes", ArrayType(LongType())),
-    StructField("text", StringType()), StructField("line", StringType()),
+    StructField("blob", BinaryType()), StructField("bkeys", ArrayType(LongType())),
+    StructField("bwords", ArrayType(IntegerType())), StructField("draft", BinaryType()),
 ])
 
 SHORTLIST = StructType([
     StructField("id", LongType()), StructField("cand", LongType()), StructField("rank", IntegerType()),
     StructField("shared", LongType()), StructField("rarity", DoubleType()),
 ])
-
-CONFIRMED = StructType([*SHORTLIST.fields, StructField("related", BooleanType())])
 
 FOUND = ArrayType(StructType([StructField("cand", LongType()), StructField("shared", LongType()),
                               StructField("rarity", DoubleType())]))
