@@ -84,15 +84,16 @@ def test_fill_gaps_agrees_with_a_word_by_word_definition() -> None:
         assert fpmod.fill_gaps(mask, width).tolist() == expect.tolist()
 
 
-def test_swapped_agrees_with_a_word_by_word_definition() -> None:
-    """A shingle of one text that the other has with one word changed, that word an own word of both."""
+@pytest.mark.parametrize("b_vocabulary", [range(8), range(4, 12)], ids=["same words", "half the words shared"])
+def test_swapped_agrees_with_a_word_by_word_definition(b_vocabulary: range) -> None:
+    """A shingle of one text that the other has with one word changed, that word an own word of both
+    (with texts sharing half their words, most shingles hold a word the other text never uses)."""
     rng = np.random.default_rng(11)
-    vocab = [f"w{i}" for i in range(8)]
     k = fpmod.K
     swaps = 0
-    for _ in range(60):
-        a_words = [vocab[i] for i in rng.integers(0, 8, int(rng.integers(1, 30)))]
-        b_words = [vocab[i] for i in rng.integers(0, 8, int(rng.integers(1, 30)))]
+    for _ in range(150):
+        a_words = [f"w{i}" for i in rng.integers(0, 8, int(rng.integers(1, 30)))]
+        b_words = [f"w{i}" for i in rng.choice(list(b_vocabulary), int(rng.integers(1, 30)))]
         a, b = fpmod.fingerprint(" ".join(a_words)), fpmod.fingerprint(" ".join(b_words))
         a_own, b_own = ~fpmod.covered(a, b.shingles), ~fpmod.covered(b, a.shingles)
         expect_a, expect_b = [False] * len(a_words), [False] * len(b_words)

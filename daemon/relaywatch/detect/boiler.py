@@ -115,6 +115,7 @@ class Learning:
         self._stories: dict[int, int] = {}            # short key: distinct stories of the window
         self._where: dict[int, list[int]] = {}        # key: serials of the window's entries holding it
         self._story_of: dict[int, int] = {}           # serial: story
+        self._threshold = 0                           # ``threshold`` when ``learned`` was last counted whole
 
     @staticmethod
     def of(window: Iterable[Seen]) -> Learning:
@@ -147,7 +148,10 @@ class Learning:
                     del self._where[k]
             del self._story_of[old.serial]
         threshold = self.threshold
-        for k in (*touched, *(k for k in self.learned if k not in touched)):
+        if threshold != self._threshold:  # the window grew: every learned block is counted again
+            self._threshold = threshold
+            touched.update(self.learned)
+        for k in touched:  # the others' stories, and so their standing, are unchanged
             n = self._stories.get(k, 0)
             if n >= threshold:
                 self.learned[k] = n

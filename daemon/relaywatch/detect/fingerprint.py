@@ -50,7 +50,7 @@ class Fingerprint:
     @cached_property
     def vocabulary(self) -> np.ndarray:
         """Its words' hashes, sorted and unique (made once, when asked: whether a word is in the text)."""
-        return np.unique(self.words)
+        return unique(self.words)
 
 
 def tokenize(text: str) -> list[str]:
@@ -206,19 +206,35 @@ def covered(fp: Fingerprint, other_shingles: np.ndarray, k: int = K) -> np.ndarr
     return _spread(hit, n, k)
 
 
-def _swap_hashes(fp: Fingerprint, own: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _known_words(fp: Fingerprint, other: Fingerprint) -> np.ndarray:
+    """For each token of ``fp``: whether the other text has that word anywhere."""
+    vocabulary = other.vocabulary
+    if not len(vocabulary):
+        return np.zeros(fp.tokens, dtype=bool)
+    at = np.minimum(np.searchsorted(vocabulary, fp.words), len(vocabulary) - 1)
+    return vocabulary[at] == fp.words
+
+
+def _swap_hashes(fp: Fingerprint, own: np.ndarray, k: int, other: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
     """Gapped shingle hashes (as ``gapped_shingles``) of the shingles whose left-out word is one of
-    ``own``, and the shingles' start positions."""
-    hashes, start, _ = _swap_hashes_at(fp, own, k)
+    ``own`` and whose other k - 1 words are all words of ``other``, and the shingles' start positions."""
+    hashes, start, _ = _swap_hashes_at(fp, own, k, other)
     return hashes, start
 
 
-def _swap_hashes_at(fp: Fingerprint, own: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``_swap_hashes``, and the place of each shingle's left-out word."""
+def _swap_hashes_at(fp: Fingerprint, own: np.ndarray, k: int,
+                    other: Fingerprint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_swap_hashes``, and the place of each shingle's left-out word. Only shingles that ``other``
+    can have with one word changed are hashed: those whose k - 1 kept words it has (most shingles of
+    two texts that share little hold a word the other never uses)."""
     place = np.tile(np.arange(k), int(np.count_nonzero(own)))  # of the left-out word in its shingle
     start = np.repeat(np.flatnonzero(own), k) - place
     inside = (start >= 0) & (start <= fp.tokens - k)
     start, place = start[inside], place[inside]
+    known = _known_words(fp, other)
+    in_window = np.cumsum(np.concatenate(([0], known)))  # known words before each token
+    kept_known = in_window[start + k] - in_window[start] - known[start + place]
+    start, place = start[kept_known == k - 1], place[kept_known == k - 1]
     total = np.zeros(len(start), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for p in range(k):
@@ -234,8 +250,8 @@ def swapped(a: Fingerprint, a_own: np.ndarray, b: Fingerprint, b_own: np.ndarray
     the shingles around own words are hashed: a lightly edited copy has few."""
     if a.tokens < k or b.tokens < k or len(a.words) != a.tokens or len(b.words) != b.tokens:
         return np.zeros(a.tokens, dtype=bool), np.zeros(b.tokens, dtype=bool)
-    ha, pa = _swap_hashes(a, a_own, k)
-    hb, pb = _swap_hashes(b, b_own, k)
+    ha, pa = _swap_hashes(a, a_own, k, b)
+    hb, pb = _swap_hashes(b, b_own, k, a)
     return _found_at(ha, pa, hb, a.tokens, k), _found_at(hb, pb, ha, b.tokens, k)
 
 
@@ -250,8 +266,8 @@ def substitutions(a: Fingerprint, a_own: np.ndarray, b: Fingerprint, b_own: np.n
     if a.tokens < k or b.tokens < k or len(a.words) != a.tokens or len(b.words) != b.tokens \
             or not a_own.any() or not b_own.any():
         return out
-    ha, start, place = _swap_hashes_at(a, a_own, k)
-    hb, _ = _swap_hashes(b, b_own, k)
+    ha, start, place = _swap_hashes_at(a, a_own, k, b)
+    hb, _ = _swap_hashes(b, b_own, k, a)
     if len(ha) and len(hb):
         table = np.sort(hb)
         idx = np.minimum(np.searchsorted(table, ha), len(table) - 1)

@@ -43,7 +43,7 @@ def fingerprint_bytes(fp: Fingerprint) -> int:
             a = a.base
         owners[id(a)] = a.nbytes
     size = _OBJECT_OVERHEAD + 4 * _ARRAY_OVERHEAD + sum(owners.values())
-    size += sys.getsizeof(fp.numbers) + sum(sys.getsizeof(n) for n in fp.numbers)
+    size += sys.getsizeof(fp.numbers) + sum(map(sys.getsizeof, fp.numbers))
     return size
 
 

@@ -21,7 +21,7 @@ from relaywatch.models import IndexRows, StoredEntry
 from relaywatch.record.cache import MIB, ByteLRU, fingerprint_bytes
 from relaywatch.store import Store
 
-LAYOUTS = 4096  # stored entries' layouts kept (a few KB each)
+LAYOUTS = 4096  # stored entries' layouts kept (a few KB each), the most recently used
 
 
 class Matcher:
@@ -35,8 +35,12 @@ class Matcher:
 
     # -- fingerprint cache ----------------------------------------------------------------
 
-    def remember(self, entry_id: int, fp: fpmod.Fingerprint) -> None:
+    def remember(self, entry_id: int, fp: fpmod.Fingerprint, lay: Layout | None = None) -> None:
+        """Keep a stored entry's fingerprint, and its layout when read (a new entry's, as its worker
+        read it: a wire story is read again as the original of each of its copies)."""
         self._fps.put(entry_id, fp)
+        if lay is not None:
+            self._keep_layout(entry_id, lay)
 
     def forget(self, entry_id: int) -> None:
         self._fps.pop(entry_id)
@@ -57,15 +61,25 @@ class Matcher:
     def known(self, ids: Iterable[int]) -> dict[int, Known]:
         """Stored entries with their fingerprints, by id (those that exist)."""
         entries = self.store.entries.get_many(ids)
-        return {i: Known(e, self.fingerprint(e), self._layouts.get(i)) for i, e in entries.items()}
+        return {i: Known(e, self.fingerprint(e), self._layout(i)) for i, e in entries.items()}
+
+    def _layout(self, entry_id: int) -> Layout | None:
+        lay = self._layouts.get(entry_id)
+        if lay is not None:
+            self._layouts.move_to_end(entry_id)
+        return lay
+
+    def _keep_layout(self, entry_id: int, lay: Layout) -> None:
+        self._layouts[entry_id] = lay
+        self._layouts.move_to_end(entry_id)
+        while len(self._layouts) > LAYOUTS:
+            self._layouts.popitem(last=False)
 
     def _keep_layouts(self, known: Iterable[Known]) -> None:
         """Keep the layouts read for this decision (a wire story is read against each of its copies)."""
         for k in known:
             if k.layout_read and k.given_layout is None:
-                self._layouts[k.id] = k.layout
-                while len(self._layouts) > LAYOUTS:
-                    self._layouts.popitem(last=False)
+                self._keep_layout(k.id, k.layout)
 
     # -- one new entry ----------------------------------------------------------------------
 

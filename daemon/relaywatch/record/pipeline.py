@@ -199,7 +199,7 @@ class Pipeline:
         if self.learn_boilerplate:
             self._taught(feed, entry_id, before, learning, seen, b, now)
         self.store.index.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed, item.fp.tokens)
-        self.matcher.remember(entry_id, item.fp)
+        self.matcher.remember(entry_id, item.fp, item.layout)
         counts.new += 1
         stored = StoredEntry(id=entry_id, feed_id=feed.id, feed_name=feed.name, role=feed.role, guid=e.guid,
                              url=e.url, title=e.title, published=e.published, first_seen=now,
