@@ -64,10 +64,12 @@ class PeakRss:
         out, todo = [(self.pid, "driver")], [self.pid]
         while todo:
             parent = todo.pop()
-            try:
-                children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-            except OSError:
-                continue
+            children = []
+            for task in Path(f"/proc/{parent}/task").glob("*"):  # the JVM starts Python from another thread
+                try:
+                    children += (task / "children").read_text().split()
+                except OSError:
+                    continue
             for c in map(int, children):
                 try:
                     cmd = Path(f"/proc/{c}/cmdline").read_bytes().split(b"\0")[0]
