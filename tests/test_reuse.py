@@ -3,10 +3,18 @@ reporting of the same event shares without taking it. Through the real pipeline 
 
 from __future__ import annotations
 
+import gzip
+import re
+from html import unescape
+
 import numpy as np
+import pytest
 from relaywatch.detect import fingerprint as fpmod
+from relaywatch.detect.decide import MatchParams, derives_either
+from relaywatch.detect.measure import measure
 from relaywatch.detect.reuse import figures_of, layout, reuse
 
+from .conftest import shared
 from .matchcases import STORY
 from .test_match import World, ps
 from .test_match import world as world  # noqa: F401  (the fixture)
@@ -166,3 +174,66 @@ def test_sentences_sharing_only_a_long_name_are_not_taken() -> None:
     shouted = ("MORTGAGE RATES ROSE AGAIN IN MAY AS BUYERS HELD BACK, THE LEAGUE SAID. "
                "SALES OF NEW HOMES FELL IN THE WEST AND THE SOUTH.")  # in capitals: every word counts
     assert _reuse(shouted, shouted + " Other words of the wire follow here in a sentence of its own.")[0] == 2
+
+
+def _reuters(*titles: str) -> list[str]:
+    """The bodies of the Reuters-21578 stories with these titles, in that order."""
+    bodies: dict[str, str] = {}
+    for name in ("reut2-001.sgm.gz", "reut2-006.sgm.gz", "reut2-011.sgm.gz"):
+        with gzip.open(shared("reuters21578", name), "rt", encoding="latin-1") as f:
+            for title, body in re.findall(r"<TITLE>(.*?)</TITLE>.*?<BODY>(.*?)</BODY>", f.read(), re.S):
+                bodies.setdefault(unescape(title), unescape(body).replace("\x03", "").strip())
+    return [bodies[t] for t in titles]
+
+
+@pytest.mark.parametrize(("copy", "original"), [
+    ("BRITISH LAND ISSUES 30 MLN STG CONVERTIBLE BOND", "HOKKAIDO BANK ISSUES 30 MLN DLR CONVERTIBLE BOND"),
+    ("SWEDEN REVISES DOWN JANUARY'S INFLATION FIGURE", "U.S. FACTORY ORDERS ROSE 4.3 PCT IN FEBRUARY"),
+], ids=["two bond issues", "inflation and factory orders"])
+def test_two_reports_from_one_template_do_not_derive(copy: str, original: str) -> None:
+    """Two Reuters stories written from the agency's templates share every phrase around their
+    figures ("at 104 declining by one pct per annum", "at 106 declining by ..."): a figure put in
+    place of another is other facts, not a word edited in place; and the template's 4-word phrases,
+    met at different places of the other story, are not a run of six words it has."""
+    a_text, b_text = _reuters(copy, original)
+    a, b = fpmod.fingerprint(a_text), fpmod.fingerprint(b_text)
+    p = MatchParams()
+    m = measure(a, b, p.figures_from, (p.min_coverage, p.min_containment))
+    assert not derives_either(a, a_text, b, b_text, m, p)
+
+
+def test_a_wire_story_that_shares_sentences_with_one_copy_only_is_not_its_original(world: World) -> None:
+    """An outlet's story, and a later page that copies part of it and adds four sentences of another
+    story; that other story, a wire's dated earlier, arrives last: it is not the original of the
+    outlet's story, which shares nothing with it (the page stays linked to the outlet's story)."""
+    other = ["Rail freight volumes at the Dunmore interchange rose by a fifth in the first quarter as "
+             "shippers moved grain away from the congested coastal roads.",
+             "The interchange operator said it would add two night shifts from next month and hire forty "
+             "drivers to keep up with the demand from inland farms.",
+             "Farm groups welcomed the change but warned that the single-track branch line to the silos "
+             "would need new passing loops before the autumn harvest.",
+             "The transport ministry has promised a decision on funding for the loops by the end of the "
+             "year, a spokeswoman for the operator said on Tuesday.",
+             "Freight rates on the branch line have not changed since 2019 under a deal with the growers."]
+    world.add("ledger", "story", ps(STORY), 1)
+    world.add("courier", "page", ps(STORY[:3] + other[:4]), 3)
+    assert (link := world.link("page")) is not None and link.original_id == world.ids["story"]
+    world.add("wire", "w", ps(other), 0)
+    assert world.link("story") is None
+    assert (link := world.link("page")) is not None and link.original_id == world.ids["story"]
+
+
+def test_runs_shared_are_true_runs_not_chained_shingles() -> None:
+    a = fpmod.fingerprint("inflation reached a rate of 5.3 pct in february last year")
+    chained = fpmod.fingerprint("orders fell in january of 5.3 pct the most since records began while "
+                                "exports rose 4.3 pct in february to a new high")
+    assert fpmod.covered(a, chained.shingles)[4:10].all()  # "of 5 3 pct" and "3 pct in february"
+    assert not fpmod.runs_shared(a, chained, 6).any()
+    whole = fpmod.fingerprint("the bank said inflation reached a rate of 5.3 pct in february")
+    assert fpmod.runs_shared(a, whole, 6).tolist() == [True] * 10 + [False] * 2
+
+
+def test_figure_tokens_are_the_tokens_with_a_digit() -> None:
+    fp = fpmod.fingerprint("Fees of 2-1/2 pct in 1987, up from 1.5 pct")
+    assert [t for t, f in zip(fpmod.tokenize("Fees of 2-1/2 pct in 1987, up from 1.5 pct"),
+                              fpmod.figure_tokens(fp), strict=True) if f] == ["2", "1", "2", "1987", "1", "5"]

@@ -29,8 +29,8 @@ import numpy as np
 
 from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect.label import make_link
-from relaywatch.detect.measure import Measure, found_edited, measure, own_words
-from relaywatch.detect.reuse import Layout, figures_of, layout, reuse
+from relaywatch.detect.measure import Measure, found_rewritten, measure, own_words
+from relaywatch.detect.reuse import RUN, Layout, figures_of, layout, reuse
 from relaywatch.detect.text import CleanText
 from relaywatch.models import Link, StoredEntry
 
@@ -167,11 +167,12 @@ def _took(copy: fpmod.Fingerprint, lay: Layout, original: fpmod.Fingerprint, ori
     figures = figures_of(original_text)
     exact = m.a_mask if copy_is_a else m.b_mask
     words = (copy.words, original.vocabulary)
-    if reuse(lay, exact, figures, words=words).derived:  # found exactly: no need to look for swapped words
+    runs = fpmod.runs_shared(copy, original, RUN)
+    if reuse(lay, exact, figures, runs, words).derived:  # found exactly: no need to look for swapped words
         return True
     a, b = (copy, original) if copy_is_a else (original, copy)
-    am, bm = found_edited(a, b, m, p.edit_tokens)
-    return reuse(lay, am if copy_is_a else bm, figures, exact, words).derived
+    am, bm = found_rewritten(a, b, m, p.edit_tokens)
+    return reuse(lay, am if copy_is_a else bm, figures, runs, words).derived
 
 
 def shortlist(hits: Mapping[int, tuple[int, float]], fingerprints: int, p: MatchParams) -> list[int]:
@@ -240,11 +241,13 @@ def assess(new: New, candidates: Sequence[Known], originals: Mapping[int, int], 
     # the group of the best-matching candidate; its original is the story's original
     best = max(measures, key=lambda i: (max(measures[i].a_cov, measures[i].b_cov), measures[i].closeness, -i))
     root = known[originals.get(best, best)]
-    if _precedes(new.entry, root.entry):
-        return Assessment(measures, originals, update_of, root.id, reroot=True, every_member=True)
-    # the copy must hold part of the original itself, not only of another copy
+    # the copy must hold part of the original itself, not only of another copy; and an entry that
+    # precedes the group's original must be the original of that original, not only of one of its
+    # copies (a wire story that shares a template's sentences with one copy of an unrelated story)
     if root.id not in measures and not derives(new, root, run(root.fp), p):
         return Assessment(measures, originals, update_of)
+    if _precedes(new.entry, root.entry):
+        return Assessment(measures, originals, update_of, root.id, reroot=True, every_member=True)
     every = _named_elsewhere(new, root, _members(new, root, known, measures, originals))
     return Assessment(measures, originals, update_of, root.id, every_member=every)
 

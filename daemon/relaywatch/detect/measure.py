@@ -109,6 +109,23 @@ def found_edited(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, width: 
     return fpmod.fill_gaps(m.a_mask | sa, width), fpmod.fill_gaps(m.b_mask | sb, width)
 
 
+def found_rewritten(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, width: int) -> Masks:
+    """``found_edited`` as evidence that one text was written from the other: a figure put in place
+    of another is not a word edited in place, nor is a figure in a gap between found words. Two
+    reports from one template (bond issues, earnings, sales figures) share every phrase around their
+    figures ("at 104 declining by one pct per annum", "at 106 declining by ..."): their figures
+    are their facts, and the facts differ. (The labels of a copy already found count a changed
+    figure as an edit: ``found_edited``.)"""
+    a_fig, b_fig = fpmod.figure_tokens(a), fpmod.figure_tokens(b)
+    a_own, b_own = ~m.a_mask & ~a_fig, ~m.b_mask & ~b_fig
+    if a_own.any() and b_own.any():
+        sa, sb = fpmod.swapped(a, a_own, b, b_own)
+    else:
+        sa, sb = np.zeros(len(a_own), dtype=bool), np.zeros(len(b_own), dtype=bool)
+    af, bf = fpmod.fill_gaps(m.a_mask | sa, width), fpmod.fill_gaps(m.b_mask | sb, width)
+    return af & (m.a_mask | ~a_fig), bf & (m.b_mask | ~b_fig)
+
+
 def substituted(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure) -> int:
     """Words of the copy (``a`` of ``m``) put in place of one of the original's (``b``), with the
     three words around each the same and in place (``fingerprint.substitutions``): "the

@@ -10,11 +10,13 @@ quotation marks:
 
 - a word of the copy is **found** when it lies in a run of four words the original also has, or
   is edited in place (one word of such a run swapped for another, or a gap of at most a few words
-  between found words: ``measure.found_edited``);
+  between found words: ``measure.found_rewritten``); a figure put in place of another is not
+  edited text but other facts (two reports from one template share every phrase around them);
 - a sentence is **taken** when at least 60% of its narrative words, and at least ``MIN_WORDS``
   of them, are found, names left out (a long shared name, "the U.S. League of Savings
-  Institutions", is a fact two reports share, not a sentence), ``RUN`` of them exactly and in a
-  row (text that only shares stock phrases, "said in a statement on", seldom has such a run).
+  Institutions", is a fact two reports share, not a sentence), ``RUN`` of them a run of words the
+  original has in that order (text that only shares stock phrases, "said in a statement on",
+  seldom has such a run; two phrases met at different places of the original are not one run).
   A sentence that only holds a shared name, figure or phrase (the charge's wording) is not; a
   quote shared by two reports is no evidence at all. Nor is a sentence whose figures, or whose
   names (words written with a capital inside the sentence: at least two of them), are mostly not
@@ -228,7 +230,8 @@ Words = tuple[np.ndarray, np.ndarray]  # the copy's word hashes, in order; the o
 def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset(),
           exact: np.ndarray | None = None, words: Words | None = None) -> Reuse:
     """The copy's sentences taken from an original, its words ``found`` there (one bool a token);
-    ``figures``: the original's (``figures_of``); ``words``: the word hashes of both texts
+    ``exact``: its words in a run of ``RUN`` words the original has (``fingerprint.runs_shared``;
+    None: ``found``); ``figures``: the original's (``figures_of``); ``words``: the word hashes of both texts
     (``Fingerprint.words``). A sentence whose figures or names are mostly not the original's is
     not taken, however many of its words are (two reports from one template: earnings, weather,
     markets, bond issues)."""
