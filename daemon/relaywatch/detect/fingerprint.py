@@ -238,8 +238,10 @@ def figure_tokens(fp: Fingerprint) -> np.ndarray:
     """For each token: whether it holds a digit (one of ``numbers``)."""
     if not fp.numbers or len(fp.words) != fp.tokens:
         return np.zeros(fp.tokens, dtype=bool)
-    figures = np.fromiter(map(_word_hash, fp.numbers), dtype=np.uint64, count=len(fp.numbers))
-    return np.isin(fp.words, figures)
+    out = np.zeros(fp.tokens, dtype=bool)
+    for h in map(_word_hash, fp.numbers):  # a few: a comparison each is cheaper than np.isin
+        out |= fp.words == np.uint64(h)
+    return out
 
 
 def runs_shared(a: Fingerprint, b: Fingerprint, n: int) -> np.ndarray:

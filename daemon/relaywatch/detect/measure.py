@@ -118,6 +118,8 @@ def found_rewritten(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, widt
     figure as an edit: ``found_edited``.)"""
     a_fig, b_fig = fpmod.figure_tokens(a), fpmod.figure_tokens(b)
     a_own, b_own = ~m.a_mask & ~a_fig, ~m.b_mask & ~b_fig
+    if np.array_equal(a_own, ~m.a_mask) and np.array_equal(b_own, ~m.b_mask):
+        return found_edited(a, b, m, width)  # no figure of either text is its own: the same words (kept on m)
     if a_own.any() and b_own.any():
         sa, sb = fpmod.swapped(a, a_own, b, b_own)
     else:

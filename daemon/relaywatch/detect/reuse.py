@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -228,11 +229,12 @@ Words = tuple[np.ndarray, np.ndarray]  # the copy's word hashes, in order; the o
 
 
 def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset(),
-          exact: np.ndarray | None = None, words: Words | None = None) -> Reuse:
+          exact: np.ndarray | Callable[[], np.ndarray] | None = None, words: Words | None = None) -> Reuse:
     """The copy's sentences taken from an original, its words ``found`` there (one bool a token);
-    ``exact``: its words in a run of ``RUN`` words the original has (``fingerprint.runs_shared``;
-    None: ``found``); ``figures``: the original's (``figures_of``); ``words``: the word hashes of both texts
-    (``Fingerprint.words``). A sentence whose figures or names are mostly not the original's is
+    ``exact``: its words in a run of ``RUN`` words the original has (``fingerprint.runs_shared``, or
+    a function that makes them when a sentence could be taken; None: ``found``); ``figures``: the
+    original's (``figures_of``); ``words``: the word hashes of both texts (``Fingerprint.words``).
+    A sentence whose figures or names are mostly not the original's is
     not taken, however many of its words are (two reports from one template: earnings, weather,
     markets, bond issues)."""
     n = len(found)
@@ -260,7 +262,8 @@ def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset(),
     if not kept.any() and not enough.any():  # no sentence could be taken: nothing more to read
         return Reuse(count, 0, 0, 0, n, 0, int(np.count_nonzero(found)))
     own = ~_strangers(lay, count, figures, words)
-    taken = enough & own & (_longest(s, narrative & (found if exact is None else exact), count) >= RUN)
+    runs = found if exact is None else exact if isinstance(exact, np.ndarray) else exact()
+    taken = enough & own & (_longest(s, narrative & runs, count) >= RUN)
     quote = ~taken & (narr < MIN_WORDS) & own & (all_found >= TAKEN_SHARE * total) & (all_found >= MIN_WORDS)
     kept &= own
     return Reuse(count, int(np.count_nonzero(taken)), int(np.count_nonzero(quote)), int(plain_all[taken].sum()), n,
