@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 
@@ -167,12 +167,7 @@ def _took(copy: fpmod.Fingerprint, lay: Layout, original: fpmod.Fingerprint, ori
     figures = figures_of(original_text)
     exact = m.a_mask if copy_is_a else m.b_mask
     words = (copy.words, original.vocabulary)
-    made: list[np.ndarray] = []
-
-    def runs() -> np.ndarray:  # made once, when a sentence could be taken
-        if not made:
-            made.append(fpmod.runs_shared(copy, original, RUN))
-        return made[0]
+    runs = cache(lambda: fpmod.runs_shared(copy, original, RUN))  # made once, when a sentence could be taken
     if reuse(lay, exact, figures, runs, words).derived:  # found exactly: no need to look for swapped words
         return True
     a, b = (copy, original) if copy_is_a else (original, copy)

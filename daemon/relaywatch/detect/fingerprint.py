@@ -87,12 +87,7 @@ def shingle_hashes(tokens: list[str], k: int = K, words: np.ndarray | None = Non
         return EMPTY
     if words is None:
         words = word_hashes(tokens)
-    k = min(k, len(words))
-    with np.errstate(over="ignore"):
-        acc = np.zeros(len(words) - k + 1, dtype=np.uint64)
-        for j in range(k):
-            acc += words[j: len(words) - k + 1 + j] * _MULT[j]
-        return _mix(acc).view(np.int64)
+    return _grams(words, min(k, len(words))).view(np.int64)
 
 
 def unique(hashes: np.ndarray) -> np.ndarray:
@@ -204,11 +199,7 @@ def covered(fp: Fingerprint, other_shingles: np.ndarray, k: int = K) -> np.ndarr
         return np.zeros(fp.tokens, dtype=bool)
     idx = np.searchsorted(other_shingles, seq)
     np.minimum(idx, len(other_shingles) - 1, out=idx)
-    hit = other_shingles[idx] == seq
-    n = fp.tokens
-    if len(seq) == 1 and n < k:
-        return np.full(n, bool(hit[0]))
-    return _spread(hit, n, k)
+    return _tokens_in(fp, other_shingles[idx] == seq, k)
 
 
 def covered_both(a: Fingerprint, b: Fingerprint, k: int = K) -> tuple[np.ndarray, np.ndarray]:
@@ -236,9 +227,9 @@ def _tokens_in(fp: Fingerprint, hit: np.ndarray, k: int) -> np.ndarray:
 
 def figure_tokens(fp: Fingerprint) -> np.ndarray:
     """For each token: whether it holds a digit (one of ``numbers``)."""
-    if not fp.numbers or len(fp.words) != fp.tokens:
-        return np.zeros(fp.tokens, dtype=bool)
     out = np.zeros(fp.tokens, dtype=bool)
+    if len(fp.words) != fp.tokens:
+        return out
     for h in map(_word_hash, fp.numbers):  # a few: a comparison each is cheaper than np.isin
         out |= fp.words == np.uint64(h)
     return out
@@ -257,7 +248,7 @@ def runs_shared(a: Fingerprint, b: Fingerprint, n: int) -> np.ndarray:
 
 
 def _grams(words: np.ndarray, n: int) -> np.ndarray:
-    """Hashes of the text's runs of ``n`` words, in order (as ``shingle_hashes``, from word hashes)."""
+    """Hashes (uint64) of the text's runs of ``n`` words, in order, from its word hashes."""
     m = len(words) - n + 1
     acc = np.zeros(m, dtype=np.uint64)
     with np.errstate(over="ignore"):

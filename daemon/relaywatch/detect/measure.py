@@ -86,13 +86,16 @@ def swaps(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure) -> Masks:
     and ``b`` are the texts ``m`` measured, in its order: the answer is kept on ``m``."""
     if m.swapped:  # asked again for the same two texts (the sentence reading, then the labels)
         return m.swapped[0]
-    a_own, b_own = ~m.a_mask, ~m.b_mask
-    if not a_own.any() or not b_own.any():
-        found = np.zeros(len(a_own), dtype=bool), np.zeros(len(b_own), dtype=bool)
-    else:
-        found = fpmod.swapped(a, a_own, b, b_own)
+    found = _swapped(a, ~m.a_mask, b, ~m.b_mask)
     m.swapped.append(found)
     return found
+
+
+def _swapped(a: fpmod.Fingerprint, a_own: np.ndarray, b: fpmod.Fingerprint, b_own: np.ndarray) -> Masks:
+    """``fingerprint.swapped`` of these own words; none when either text has none (no hashing)."""
+    if not a_own.any() or not b_own.any():
+        return np.zeros(len(a_own), dtype=bool), np.zeros(len(b_own), dtype=bool)
+    return fpmod.swapped(a, a_own, b, b_own)
 
 
 def found_edited(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, width: int,
@@ -120,11 +123,7 @@ def found_rewritten(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, widt
     a_own, b_own = ~m.a_mask & ~a_fig, ~m.b_mask & ~b_fig
     if np.array_equal(a_own, ~m.a_mask) and np.array_equal(b_own, ~m.b_mask):
         return found_edited(a, b, m, width)  # no figure of either text is its own: the same words (kept on m)
-    if a_own.any() and b_own.any():
-        sa, sb = fpmod.swapped(a, a_own, b, b_own)
-    else:
-        sa, sb = np.zeros(len(a_own), dtype=bool), np.zeros(len(b_own), dtype=bool)
-    af, bf = fpmod.fill_gaps(m.a_mask | sa, width), fpmod.fill_gaps(m.b_mask | sb, width)
+    af, bf = found_edited(a, b, m, width, _swapped(a, a_own, b, b_own))
     return af & (m.a_mask | ~a_fig), bf & (m.b_mask | ~b_fig)
 
 

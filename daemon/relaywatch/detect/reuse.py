@@ -234,9 +234,8 @@ def reuse(lay: Layout, found: np.ndarray, figures: frozenset[str] = frozenset(),
     ``exact``: its words in a run of ``RUN`` words the original has (``fingerprint.runs_shared``, or
     a function that makes them when a sentence could be taken; None: ``found``); ``figures``: the
     original's (``figures_of``); ``words``: the word hashes of both texts (``Fingerprint.words``).
-    A sentence whose figures or names are mostly not the original's is
-    not taken, however many of its words are (two reports from one template: earnings, weather,
-    markets, bond issues)."""
+    A sentence whose figures or names are mostly not the original's is not taken, however many of
+    its words are (two reports from one template: earnings, weather, markets, bond issues)."""
     n = len(found)
     if n == 0 or len(lay.sentence) != n:
         return Reuse(0, 0, 0, 0, n)
