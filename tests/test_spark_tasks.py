@@ -11,15 +11,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from relaywatch.detect import fingerprint as fpmod
-from relaywatch.detect.decide import MatchParams
-from relaywatch.poll.archive import ingest_file, load_feed_specs
-from relaywatch.spark import carry, learn, tasks
-from relaywatch.spark.replay import replay_partition
-from relaywatch.store import Store
-from relaywatch.store.bulk import EXPORTED
+import pytest
 
-from .test_ingest import WIRE, line
+# the job's modules import pyspark (no Java is needed for these tests, but the package is)
+pytest.importorskip("pyspark", reason="the 'spark' extra is not installed: pip install -e '.[spark]'")
+
+from relaywatch.detect import fingerprint as fpmod  # noqa: E402
+from relaywatch.detect.decide import MatchParams  # noqa: E402
+from relaywatch.poll.archive import ingest_file, load_feed_specs  # noqa: E402
+from relaywatch.spark import carry, learn, tasks  # noqa: E402
+from relaywatch.spark.replay import replay_partition  # noqa: E402
+from relaywatch.store import Store  # noqa: E402
+from relaywatch.store.bulk import EXPORTED  # noqa: E402
+
+from .test_ingest import WIRE, line  # noqa: E402
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 IDS = ("id", "original_id", "copy_id", "via_id", "detected_at")
