@@ -303,6 +303,18 @@ def test_same_guid_with_an_edited_body_is_not_a_new_entry(world: World, store: S
     assert store.count("reposts") == 1
 
 
+def test_entries_read_back_are_kept_as_their_feed_and_text_are_now(world: World, store: Store) -> None:
+    """The matcher keeps the entries it reads; a kept one follows its feed's new role and its own
+    edited text (the role decides which of two entries is the original)."""
+    a = world.add("ledger", "a", ps(STORY), 0)
+    matcher = world.pipeline.matcher
+    assert matcher.known([a])[a].entry.role == "outlet"
+    store.feeds.ensure("ledger", "wire")
+    assert matcher.known([a])[a].entry.role == "wire"
+    world.add("ledger", "a", ps(STORY[:2]), 0)  # the same guid with a shorter body: an update
+    assert matcher.known([a])[a].entry.text == "\n\n".join(STORY[:2])
+
+
 def test_non_english_copy_is_detected(world: World) -> None:
     world.add("wire", "de", ps(GERMAN), 0)
     world.add("ledger", "de-copy", ps(GERMAN[:2]) + "<p>Quelle: Meridian Wire</p>", 1)

@@ -5,6 +5,12 @@ For each new entry: the index's candidates (``Store.index.candidates``), ``decid
 shortlisted entries, the originals of those that are copies, and their fingerprints (kept in a
 bounded cache: an entry read back is usually read again soon); ``decide.assess``; the chosen
 group's links and members; ``decide.decide``.
+
+The entries read back are kept too (the last ``ENTRIES`` read): on the first 20,000 entries of
+bench/throughput.py's set, 74% of the entries read had been read before, 89% within the last
+2,000 stored, and their reading was 6% of the writer's time. An entry kept is forgotten when its
+text changes (``forget``), and all are when the store's feeds change (an entry carries its feed's
+name, title, role and credit names) or a transaction is undone (``forget_all``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from relaywatch.record.cache import MIB, ByteLRU, fingerprint_bytes
 from relaywatch.store import Store
 
 LAYOUTS = 4096  # stored entries' layouts kept (a few KB each), the most recently used
+ENTRIES = 4096  # stored entries kept as read (their text: a few KB each), the most recently used
 
 
 class Matcher:
@@ -32,6 +39,8 @@ class Matcher:
         self.params = params or MatchParams()
         self._fps: ByteLRU[int, fpmod.Fingerprint] = ByteLRU(cache_bytes, fingerprint_bytes)
         self._layouts: OrderedDict[int, Layout] = OrderedDict()  # of stored entries whose sentences were read
+        self._entries: OrderedDict[int, StoredEntry] = OrderedDict()
+        self._feeds_version = store.feeds.version
 
     # -- fingerprint cache ----------------------------------------------------------------
 
@@ -45,11 +54,13 @@ class Matcher:
     def forget(self, entry_id: int) -> None:
         self._fps.pop(entry_id)
         self._layouts.pop(entry_id, None)
+        self._entries.pop(entry_id, None)
 
     def forget_all(self) -> None:
         """After a rollback: entry ids may be given again to other entries."""
         self._fps.clear()
         self._layouts.clear()
+        self._entries.clear()
 
     def fingerprint(self, entry: StoredEntry) -> fpmod.Fingerprint:
         cached = self._fps.get(entry.id)
@@ -59,9 +70,31 @@ class Matcher:
         return cached
 
     def known(self, ids: Iterable[int]) -> dict[int, Known]:
-        """Stored entries with their fingerprints, by id (those that exist)."""
-        entries = self.store.entries.get_many(ids)
-        return {i: Known(e, self.fingerprint(e), self._layout(i)) for i, e in entries.items()}
+        """Stored entries with their fingerprints, by id (those that exist), in id order."""
+        entries = self._read(ids)
+        return {i: Known(e, self.fingerprint(e), self._layout(i)) for i, e in entries}
+
+    def _read(self, ids: Iterable[int]) -> list[tuple[int, StoredEntry]]:
+        """The stored entries of these ids, kept ones first, the rest read (and kept), in id order."""
+        if self.store.feeds.version != self._feeds_version:
+            self._feeds_version = self.store.feeds.version
+            self._entries.clear()
+        kept = self._entries
+        found: dict[int, StoredEntry] = {}
+        missing = []
+        for i in ids:
+            e = kept.get(i)
+            if e is None:
+                missing.append(i)
+            else:
+                kept.move_to_end(i)
+                found[i] = e
+        if missing:
+            for i, e in self.store.entries.get_many(missing).items():
+                found[i] = kept[i] = e
+            while len(kept) > ENTRIES:
+                kept.popitem(last=False)
+        return sorted(found.items())
 
     def _layout(self, entry_id: int) -> Layout | None:
         lay = self._layouts.get(entry_id)

@@ -33,6 +33,9 @@ class Feeds:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        # counts this store's writes to feeds: what was read with an entry of a feed (its name, title,
+        # role, credit) may be out of date once it changes (the matcher keeps entries read)
+        self.version = 0
 
     def _where(self, where: str | None, args: Sequence[Any] = (), order_by: str | None = None) -> list[Feed]:
         with self._store.reading() as db:
@@ -43,6 +46,7 @@ class Feeds:
                source: str = "config", fetch_article: bool | None = None) -> Feed:
         """Create the feed or update its configured fields; polling state is kept."""
         store = self._store
+        self.version += 1
         with store.transaction():
             table = store.db.table("feeds")
             found = next(table.rows_where("name = ?", [name], select="id"), None)
@@ -61,6 +65,7 @@ class Feeds:
         feed = self.by_name(name)
         if feed is not None:
             if feed.role != role or (credit and tuple(credit) != feed.credit):
+                self.version += 1
                 with self._store.transaction():
                     self._store.db.table("feeds").update(
                         feed.id, {"role": role, "credit": json.dumps(list(credit or feed.credit))})
@@ -96,6 +101,7 @@ class Feeds:
                  "last_modified": feed.last_modified, "failures": feed.failures, "last_error": feed.last_error,
                  "last_status": feed.last_status, "last_poll": to_db(feed.last_poll),
                  "next_poll": to_db(feed.next_poll), "min_interval_s": feed.min_interval, "body_hash": feed.body_hash}
+        self.version += 1
         with self._store.transaction(), contextlib.suppress(NotFoundError):
             self._store.db.table("feeds").update(feed.id, state)
 
