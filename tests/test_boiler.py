@@ -99,7 +99,7 @@ def test_a_restart_keeps_exactly_what_was_learned(tmp_path: Path) -> None:
     with Store(path) as store:
         pipeline = Pipeline(store)
         ledger = store.feeds.ensure("ledger", "outlet")
-        put(pipeline, ledger, *(entry(f"own-{i}", story(i) + FURNITURE, i) for i in range(boiler.MIN_STORIES)))
+        put(pipeline, ledger, *(entry(f"own-{i}", story(i) + FURNITURE, i) for i in range(boiler.WINDOW + 7)))
         before = pipeline.learned.state(ledger.id)
     with Store(path) as store:
         pipeline = Pipeline(store)
@@ -209,7 +209,8 @@ def test_a_line_the_window_no_longer_holds_is_no_longer_learned(store: Store) ->
     assert lines(store, ledger) == [MOST_READ]
     put(pipeline, ledger, *(entry(f"b-{i}", story(100 + i, paras=3) + [BRIEFING], i) for i in range(boiler.WINDOW)))
     assert lines(store, ledger) == [BRIEFING]
-    assert store.query("SELECT count(*) AS n FROM boilerplate_window") == [{"n": boiler.WINDOW}]
+    kept = store.query("SELECT count(*) AS n FROM boilerplate_window")[0]["n"]
+    assert boiler.WINDOW <= kept <= 2 * boiler.WINDOW  # the older rows go every WINDOW entries
     put(pipeline, ledger, entry("c", story(999, paras=3) + [MOST_READ], 60))
     assert text_of(store, "c").endswith(MOST_READ)
 
