@@ -85,6 +85,7 @@ def prepare(entry: ParsedEntry | Draft, article_text: str | None = None,
         unstripped, clean = clean, boilermod.strip(clean, blocks, gone) or clean
         _ = clean.words
     fp = fpmod.fingerprint(clean.text)
+    _ = fp.order  # made here, in the worker: each measure of the entry needs it (the writer is the bottleneck)
     return Prepared(d.entry, clean, fp, content_hash(d.entry), feed_text,
                     article_text if feed_text is not None else None, layout=reusemod.layout(clean.text, fp.tokens),
                     blocks=blocks, stripped=gone, unstripped=unstripped)
