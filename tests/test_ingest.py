@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from relaywatch.poll import archive as archive_mod
 from relaywatch.poll.archive import IngestError, ingest_file, load_feed_specs
 from relaywatch.report.tables import reposts
 from relaywatch.store import Store
@@ -159,3 +160,25 @@ def test_worker_of_a_killed_ingest_ends_quietly(tmp_path: Path) -> None:
         proc.kill()
         stderr.close()
     assert (tmp_path / "stderr.txt").read_text() == ""
+
+
+_prepare = archive_mod._prepare
+
+
+def _dies_on_line_4(args: tuple[int, str, object]) -> object:
+    """A worker's ``_prepare`` that ends its process abruptly on line 4 (killed, out of memory)."""
+    if args[0] == 4:
+        os._exit(1)
+    return _prepare(args)  # type: ignore[arg-type]
+
+
+def test_a_worker_that_dies_ends_the_ingest_with_one_clear_error(tmp_path: Path, archive: Path, specs: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(archive_mod, "_prepare", _dies_on_line_4)  # the workers are forked: they see it
+    with Store(tmp_path / "w.db") as store, \
+            pytest.raises(IngestError, match=r"archive.jsonl: a worker process ended abruptly; .* run the same"):
+        ingest_file(store, archive, load_feed_specs(specs), workers=1)
+    monkeypatch.undo()
+    with Store(tmp_path / "w.db") as store:  # run again: it goes on
+        report = ingest_file(store, archive, load_feed_specs(specs), workers=1)
+        assert store.count("reposts") == 2 and report.bad == 2
