@@ -103,3 +103,17 @@ def test_prepare_counts_words_where_it_runs_and_the_count_travels_with_the_text(
                         published=NOW, published_raw=None, date_flag=None)
     back = pickle.loads(pickle.dumps(prepare(entry)))
     assert back.clean.__dict__["words"] == len(" ".join(STORY).split())
+
+
+def test_one_batch_holding_an_entry_and_its_edits_stores_it_once_and_updates_it(store: Store) -> None:
+    """What a batch finds stored is read once for the batch, and kept up to date as it stores."""
+    pipeline = Pipeline(store)
+    ledger = store.feeds.ensure("ledger", "outlet")
+    first = _items("ledger", 1, STORY)[0]
+    edited = _items("ledger", 1, STORY[:-1])[0]
+    counts = pipeline.ingest(ledger, [first, edited, edited, first], NOW)
+    assert (counts.new, counts.updated, counts.unchanged) == (1, 2, 1)
+    assert store.query("SELECT count(*) AS n, min(content_hash) AS h FROM entries") == [
+        {"n": 1, "h": first.content_hash}]
+    counts = pipeline.ingest(ledger, [first, edited], NOW)
+    assert (counts.new, counts.updated, counts.unchanged) == (0, 1, 1)

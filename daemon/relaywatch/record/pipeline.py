@@ -164,8 +164,9 @@ class Pipeline:
                 for batch in group:
                     try:
                         with self.store.savepoint():
+                            states = self._states(batch.items)
                             for feed, item in batch.items:
-                                self._one(feed, item, batch.now, batch.counts)
+                                self._one(feed, item, batch.now, batch.counts, states)
                     except Exception as e:
                         batch.error = e
                         self.learned.forget_all()  # what the batch taught was undone with it
@@ -182,10 +183,23 @@ class Pipeline:
             for batch in group:
                 batch.done = True
 
-    def _one(self, feed: Feed, item: Prepared, now: datetime, counts: Counts) -> None:
-        state = self.store.entries.state(feed.id, item.entry.guid)
+    def _states(self, items: list[tuple[Feed, Prepared]]) -> dict[tuple[int, str], tuple[int, str | None]]:
+        """{(feed id, guid): (entry id, content hash)} of the batch's entries already stored, read in one
+        query a feed (one an entry took 14 µs of the writer's time an entry); ``_one`` keeps it up to
+        date as it stores them."""
+        guids: dict[int, list[str]] = {}
+        for feed, item in items:
+            guids.setdefault(feed.id, []).append(item.entry.guid)
+        return {(feed_id, g): state for feed_id, gs in guids.items()
+                for g, state in self.store.entries.states(feed_id, gs).items()}
+
+    def _one(self, feed: Feed, item: Prepared, now: datetime, counts: Counts,
+             states: dict[tuple[int, str], tuple[int, str | None]]) -> None:
+        key = (feed.id, item.entry.guid)
+        state = states.get(key)
         if state is not None:
             self._update(feed, item, state, now, counts)
+            states[key] = (state[0], item.content_hash)  # what the store holds now
             return
         e = item.entry
         if self.learn_boilerplate:
@@ -196,6 +210,7 @@ class Pipeline:
             item = self._stripped(item, b, boiler.removable(learning, feed.role, self.learned.protected()))
         entry_id = self.store.entries.insert(feed.id, e, entry_text(item.clean), item.content_hash, now, item.feed_text,
                                            item.article_text)
+        states[key] = (entry_id, item.content_hash)
         if self.learn_boilerplate:
             self._taught(feed, entry_id, before, learning, seen, b, now)
         self.store.index.save_fingerprint(entry_id, METHOD, len(item.fp.shingles), item.fp.winnowed, item.fp.tokens)

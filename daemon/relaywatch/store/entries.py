@@ -134,6 +134,13 @@ class Entries:
                                   (feed_id, guid)).fetchone()
         return (row[0], row[1]) if row else None
 
+    def states(self, feed_id: int, guids: list[str]) -> dict[str, tuple[int, str | None]]:
+        """``state`` of each of ``guids`` the feed has stored: {guid: (id, content hash)}, one query."""
+        with self._store.reading() as db:
+            rows = db.conn.execute("SELECT guid, id, content_hash FROM entries WHERE feed_id = ? AND guid IN"
+                                   " (SELECT value FROM json_each(?))", (feed_id, json.dumps(guids))).fetchall()
+        return {g: (i, h) for g, i, h in rows}
+
     def content_hashes(self, feed_id: int, guids: list[str]) -> dict[str, str]:
         """{guid: content hash} of those of ``guids`` the feed has stored (a poll's entries, one query)."""
         with self._store.reading() as db:
