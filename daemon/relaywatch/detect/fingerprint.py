@@ -53,6 +53,17 @@ class Fingerprint:
         return unique(self.words)
 
     @cached_property
+    def figures(self) -> np.ndarray:
+        """For each token: whether it holds a digit (is one of ``numbers``). Made once, when asked: an
+        original is read against each copy that may have rewritten it."""
+        out = np.zeros(self.tokens, dtype=bool)
+        if not self.numbers or len(self.words) != self.tokens:
+            return out
+        table = np.sort(np.fromiter(map(_word_hash, self.numbers), dtype=np.uint64, count=len(self.numbers)))
+        at = np.minimum(np.searchsorted(table, self.words), len(table) - 1)
+        return table[at] == self.words
+
+    @cached_property
     def order(self) -> np.ndarray:
         """For each shingle of ``sequence``, its place in ``shingles`` (made once, when first measured)."""
         return np.searchsorted(self.shingles, self.sequence).astype(np.int32)
@@ -226,13 +237,8 @@ def _tokens_in(fp: Fingerprint, hit: np.ndarray, k: int) -> np.ndarray:
 
 
 def figure_tokens(fp: Fingerprint) -> np.ndarray:
-    """For each token: whether it holds a digit (one of ``numbers``)."""
-    out = np.zeros(fp.tokens, dtype=bool)
-    if len(fp.words) != fp.tokens:
-        return out
-    for h in map(_word_hash, fp.numbers):  # a few: a comparison each is cheaper than np.isin
-        out |= fp.words == np.uint64(h)
-    return out
+    """For each token: whether it holds a digit (one of ``numbers``): ``Fingerprint.figures``."""
+    return fp.figures
 
 
 def runs_shared(a: Fingerprint, b: Fingerprint, n: int) -> np.ndarray:

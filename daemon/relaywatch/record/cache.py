@@ -43,6 +43,7 @@ def fingerprint_bytes(fp: Fingerprint) -> int:
             a = a.base
         owners[id(a)] = a.nbytes
     # its ``order`` (4 bytes a shingle) is made when it is first measured: counted from the start
+    # (its ``figures``, a byte a token, only when it is read for a rewrite: not counted)
     size = _OBJECT_OVERHEAD + 5 * _ARRAY_OVERHEAD + sum(owners.values()) + 4 * len(fp.sequence)
     size += sys.getsizeof(fp.numbers) + sum(map(sys.getsizeof, fp.numbers))
     return size
