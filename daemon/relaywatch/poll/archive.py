@@ -197,10 +197,11 @@ def _prepared_lines(path: Path, now: datetime, workers: int,
 
 def default_workers() -> int:
     """Worker processes for an ingest: one fewer than the cores this process may use (the other is
-    the writer's), at most two. The writer (matching and SQLite) costs twice what preparing text
-    does, so one worker keeps up with it and more only wait for it; on two cores a second one takes
-    CPU from it: on this project's 2-core benchmark machine, 48,644 entries ingested at 836-969
-    entries/s with one worker process and 712-863 with two, runs taken in turn."""
+    the writer's), at most two. The writer (matching and SQLite) costs more than preparing text
+    does (1.0 against 0.85 ms an entry), so one worker keeps up with it and more only wait for it;
+    on two cores a second one takes CPU from it: on this project's 2-core benchmark machine, 48,644
+    entries ingested at 836-969 entries/s with one worker process and 712-863 with two, runs taken
+    in turn (with the release of 3 December: 855 and 801)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
