@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from relaywatch.detect import fingerprint as fpmod
+from relaywatch.detect.decide import Assessment, MatchParams, New, assess
 from relaywatch.detect.measure import measure
 from relaywatch.detect.prepare import prepare
-from relaywatch.models import Link, ParsedEntry
+from relaywatch.models import Link, ParsedEntry, StoredEntry
 from relaywatch.record.pipeline import Pipeline
 from relaywatch.store import Store
 
@@ -248,6 +249,33 @@ def test_relay_of_an_edited_copy_is_found_by_its_edits(world: World) -> None:
     link = world.link("relay")
     assert link is not None and link.via_id == world.ids["edit"] and link.kind == "edited"
     assert world.link("plain") is not None and world.link("plain").via_id is None  # type: ignore[union-attr]
+
+
+def test_a_whole_copy_is_compared_with_its_original_alone(world: World, store: Store) -> None:
+    """Another outlet's whole copy of a wire story is measured against the wire story only (the
+    other copies could neither match it better nor be the copy it took); an edited one, against all."""
+    edited = [p.replace("said", "stated") for p in STORY[:9]] + ["A line the outlet wrote itself about the mood."]
+    ids = [world.add("wire", "a", ps(STORY), 0), world.add("ledger", "edit", ps(edited), 2),
+           world.add("courier", "plain", ps(STORY), 2.5)]
+    known = world.pipeline.matcher.known(ids)
+    mirror = store.feeds.ensure("mirror", "relay")
+
+    def assessed(paras: list[str]) -> Assessment:
+        item = prepare(ParsedEntry(guid="m", url="https://mirror.example.com/m", title="m", html=ps(paras),
+                                   published=T0 + timedelta(hours=5), published_raw=None, date_flag=None))
+        entry = StoredEntry(id=10_000, feed_id=mirror.id, feed_name="mirror", role="relay", guid="m",
+                            url="https://mirror.example.com/m", title="m", published=T0 + timedelta(hours=5),
+                            first_seen=NOW, text=item.clean.text)
+        return assess(New(entry, item.clean, item.fp), [known[i] for i in ids], store.links.originals_of(ids),
+                      known, MatchParams())
+
+    whole = assessed(STORY)
+    assert (whole.root, list(whole.measures)) == (ids[0], [ids[0]])
+    copied = assessed(edited)
+    assert copied.root == ids[0] and list(copied.measures) == ids
+    world.add("mirror", "m", ps(STORY), 5)
+    link = world.link("m")
+    assert link is not None and (link.original_id, link.via_id, link.kind) == (ids[0], None, "verbatim")
 
 
 def test_independent_copies_do_not_point_via_each_other(world: World) -> None:

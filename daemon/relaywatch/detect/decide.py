@@ -105,7 +105,7 @@ class New:
 class Assessment:
     """What ``assess`` found: the related candidates and the group the new entry joins."""
 
-    measures: Mapping[int, Measure]  # related candidates (new text = a, candidate = b)
+    measures: Mapping[int, Measure]  # related candidates measured (new text = a, candidate = b; see assess)
     originals: Mapping[int, int]     # {candidate that is a copy: its original}
     update_of: int | None = None     # an earlier entry of the same feed with the same story
     root: int | None = None          # the group's original; None: no link
@@ -209,18 +209,29 @@ def assess(new: New, candidates: Sequence[Known], originals: Mapping[int, int], 
            p: MatchParams) -> Assessment:
     """Which of ``candidates`` (in ``shortlist`` order) are related to the new entry, and the group
     it joins. ``originals``: {candidate that is a copy: its original}; ``known``: every candidate
-    and every such original."""
+    and every such original.
+
+    Once the oldest candidate is another feed's original holding exactly the new text (``_whole``)
+    and no relay footer names an outlet, the other feeds' candidates left are not measured: none can
+    match better (the oldest wins a tie), so that story is the root, and none can be the copy taken
+    (``_by_edits`` looks for a copy's own words in the new text, which has none beside the root's).
+    A wire story run whole by many outlets is compared with its original only."""
     run = _measurer(new, p)
     measures: dict[int, Measure] = {}
     plain = False  # a candidate of another feed's story is plainly related (``related``)
     named = bool(_named(new.entry, new.clean.sources))
+    oldest = min((c.id for c in candidates), default=None)
+    whole = False
     for n, c in enumerate(candidates):
         if n >= p.give_up_after and not measures:
             break  # those sharing the rarest text are other stories: the rest share commoner text
+        if whole and c.entry.feed_id != new.entry.feed_id:
+            continue
         m = run(c.fp)
         if related(m, p):
             measures[c.id] = m
             plain = plain or not _own(new, c, originals, known)
+            whole = whole or (not named and c.id == oldest and _whole(new, c, originals))
         elif plain and not named and _moot(new, c, m, p):
             continue
         elif derives(new, c, m, p):
@@ -256,6 +267,13 @@ def _own(new: New, c: Known, originals: Mapping[int, int], known: Mapping[int, K
     """Whether a candidate is the new entry's feed's, or a copy of one of its stories."""
     feed = new.entry.feed_id
     return c.entry.feed_id == feed or known[originals.get(c.id, c.id)].entry.feed_id == feed
+
+
+def _whole(new: New, c: Known, originals: Mapping[int, int]) -> bool:
+    """Whether a candidate is another feed's original (no copy itself) holding exactly the new text
+    (the same shingles)."""
+    return c.id not in originals and c.entry.feed_id != new.entry.feed_id \
+        and np.array_equal(c.fp.shingles, new.fp.shingles)
 
 
 def _moot(new: New, c: Known, m: Measure, p: MatchParams) -> bool:
