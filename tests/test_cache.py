@@ -6,15 +6,17 @@ import gc
 import gzip
 import re
 import tracemalloc
+from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
 
 import pytest
 from relaywatch.config import FetchConfig
 from relaywatch.detect import fingerprint as fpmod
+from relaywatch.models import StoredEntry
 from relaywatch.poll.articles import ArticleFetcher
 from relaywatch.poll.http import Fetcher
-from relaywatch.record.cache import ENTRY_OVERHEAD, ByteLRU, fingerprint_bytes, text_bytes
+from relaywatch.record.cache import ENTRY_OVERHEAD, ByteLRU, entry_bytes, fingerprint_bytes, text_bytes
 from relaywatch.record.matcher import Matcher
 from relaywatch.store import Store
 
@@ -77,6 +79,29 @@ def test_fingerprint_estimate_close_to_tracemalloc() -> None:
     finally:
         tracemalloc.stop()
     assert len(cache) == 400
+    assert abs(cache.bytes - held) / held < 0.15, (cache.bytes, held)
+
+
+def test_entry_estimate_close_to_tracemalloc() -> None:
+    """What ``entry_bytes`` says a stored entry read back weighs, against what tracemalloc sees the
+    cache holding, on 400 real Reuters stories: within 15%."""
+    texts = reuters(400)
+    now = datetime(2026, 12, 3, tzinfo=UTC)
+    cache: ByteLRU[int, StoredEntry] = ByteLRU(10**12, entry_bytes)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i, t in enumerate(texts):  # strings made here, as the store's rows make them
+            cache.put(i, StoredEntry(id=i, feed_id=1, feed_name=f"outlet{i % 7}", role="outlet", guid=f"g-{i}",
+                                     url=f"https://outlet{i % 7}.example.com/2026/12/03/story-{i}",
+                                     title=" ".join(t.split()[:8]), published=now, first_seen=now,
+                                     text=t.replace("  ", " "), credits=(f"Reuters {i}",),
+                                     credit_names=(f"outlet{i % 7}", f"Outlet {i % 7}")))
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
     assert abs(cache.bytes - held) / held < 0.15, (cache.bytes, held)
 
 

@@ -6,11 +6,12 @@ shortlisted entries, the originals of those that are copies, and their fingerpri
 bounded cache: an entry read back is usually read again soon); ``decide.assess``; the chosen
 group's links and members; ``decide.decide``.
 
-The entries read back are kept too (the last ``ENTRIES`` read): on the first 20,000 entries of
-bench/throughput.py's set, 74% of the entries read had been read before, 89% within the last
-2,000 stored, and their reading was 6% of the writer's time. An entry kept is forgotten when its
-text changes (``forget``), and all are when the store's feeds change (an entry carries its feed's
-name, title, role and credit names) or a transaction is undone (``forget_all``).
+The entries read back are kept too (the most recently read, within ``ENTRY_CACHE_BYTES``): on
+the first 20,000 entries of bench/throughput.py's set, 74% of the entries read had been read
+before, 89% within the last 2,000 stored, and their reading was 6% of the writer's time. An entry
+kept is forgotten when its text changes (``forget``), and all are when the store's feeds change
+(an entry carries its feed's name, title, role and credit names) or a transaction is undone
+(``forget_all``).
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from relaywatch.detect.decide import Decision, Group, Known, MatchParams, New, a
 from relaywatch.detect.reuse import Layout
 from relaywatch.detect.text import CleanText
 from relaywatch.models import IndexRows, StoredEntry
-from relaywatch.record.cache import MIB, ByteLRU, fingerprint_bytes
+from relaywatch.record.cache import MIB, ByteLRU, entry_bytes, fingerprint_bytes
 from relaywatch.store import Store
 
 LAYOUTS = 4096  # stored entries' layouts kept (a few KB each), the most recently used
-ENTRIES = 4096  # stored entries kept as read (their text: a few KB each), the most recently used
+ENTRY_CACHE_BYTES = 16 * MIB  # stored entries kept as read, the most recently used (~5,000 Reuters stories)
 
 
 class Matcher:
@@ -39,7 +40,7 @@ class Matcher:
         self.params = params or MatchParams()
         self._fps: ByteLRU[int, fpmod.Fingerprint] = ByteLRU(cache_bytes, fingerprint_bytes)
         self._layouts: OrderedDict[int, Layout] = OrderedDict()  # of stored entries whose sentences were read
-        self._entries: OrderedDict[int, StoredEntry] = OrderedDict()
+        self._entries: ByteLRU[int, StoredEntry] = ByteLRU(ENTRY_CACHE_BYTES, entry_bytes)
         self._feeds_version = store.feeds.version
 
     # -- fingerprint cache ----------------------------------------------------------------
@@ -54,7 +55,7 @@ class Matcher:
     def forget(self, entry_id: int) -> None:
         self._fps.pop(entry_id)
         self._layouts.pop(entry_id, None)
-        self._entries.pop(entry_id, None)
+        self._entries.pop(entry_id)
 
     def forget_all(self) -> None:
         """After a rollback: entry ids may be given again to other entries."""
@@ -79,21 +80,18 @@ class Matcher:
         if self.store.feeds.version != self._feeds_version:
             self._feeds_version = self.store.feeds.version
             self._entries.clear()
-        kept = self._entries
         found: dict[int, StoredEntry] = {}
         missing = []
         for i in ids:
-            e = kept.get(i)
+            e = self._entries.get(i)
             if e is None:
                 missing.append(i)
             else:
-                kept.move_to_end(i)
                 found[i] = e
         if missing:
             for i, e in self.store.entries.get_many(missing).items():
-                found[i] = kept[i] = e
-            while len(kept) > ENTRIES:
-                kept.popitem(last=False)
+                found[i] = e
+                self._entries.put(i, e)
         return sorted(found.items())
 
     def _layout(self, entry_id: int) -> Layout | None:
