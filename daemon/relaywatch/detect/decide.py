@@ -11,7 +11,7 @@ SQLite store, a Spark task) supplies them in three steps:
    updates an entry of its own feed, which group it joins and that group's original (its earliest
    member, wire feeds first; a copy dated before a wire original is an anomaly, not a new root);
 3. ``decide``, given the chosen group (its links and, as ``assess`` asks, its members): the link,
-   with ``via`` (the earlier copy the new entry took its text from: the one its relay footer
+   with ``via`` (``detect.via``: the earlier copy the new entry took its text from: the one its relay footer
    names, or one whose own changes to the original it repeats), ``kind`` (``verbatim``: all of the
    original, nothing changed; ``excerpt``: part of it, unchanged; ``edited``: words changed or
    added), coverage and credit; the group's links re-pointed when the new entry is its original;
@@ -21,15 +21,16 @@ SQLite store, a Spark task) supplies them in three steps:
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 
 import numpy as np
 
 from relaywatch.detect import fingerprint as fpmod
+from relaywatch.detect import via as viamod
 from relaywatch.detect.label import make_link
-from relaywatch.detect.measure import Measure, found_rewritten, measure, own_words
+from relaywatch.detect.measure import Measure, found_rewritten, measure
 from relaywatch.detect.reuse import RUN, Layout, figures_of, layout, reuse
 from relaywatch.detect.text import CleanText
 from relaywatch.models import Link, StoredEntry
@@ -219,7 +220,7 @@ def assess(new: New, candidates: Sequence[Known], originals: Mapping[int, int], 
     run = _measurer(new, p)
     measures: dict[int, Measure] = {}
     plain = False  # a candidate of another feed's story is plainly related (``related``)
-    named = bool(_named(new.entry, new.clean.sources))
+    named = bool(viamod.named_outlets(new.entry, new.clean.sources))
     oldest = min((c.id for c in candidates), default=None)
     whole = False
     for n, c in enumerate(candidates):
@@ -259,7 +260,7 @@ def assess(new: New, candidates: Sequence[Known], originals: Mapping[int, int], 
         return Assessment(measures, originals, update_of)
     if _precedes(new.entry, root.entry):
         return Assessment(measures, originals, update_of, root.id, reroot=True, every_member=True)
-    every = _named_elsewhere(new, root, _members(new, root, known, measures, originals))
+    every = viamod.named_elsewhere(new, root, viamod.members(new, root, known, measures, originals))
     return Assessment(measures, originals, update_of, root.id, every_member=every)
 
 
@@ -293,10 +294,10 @@ def decide(new: New, a: Assessment, known: Mapping[int, Known], group: Group, p:
     if a.reroot:
         return Decision(update_of=a.update_of, relinked=_reroot(new, root, group, p))
     m_root = a.measures.get(root.id) or _measurer(new, p)(root.fp)
-    members = _members(new, root, known, a.measures, a.originals)
-    via = _via(new, root, members, a.measures, group, p)
+    members = viamod.members(new, root, known, a.measures, a.originals)
+    via = viamod.via(new, root, members, a.measures, group, p)
     return Decision(link=make_link(new.entry, new.fp, new.clean, root, m_root, via, p, new.layout),
-                    update_of=a.update_of, relinked=_adopt(new.entry, group))
+                    update_of=a.update_of, relinked=viamod.adopt(new.entry, group))
 
 
 def _precedes(new: StoredEntry, root: StoredEntry) -> bool:
@@ -308,100 +309,7 @@ def _precedes(new: StoredEntry, root: StoredEntry) -> bool:
     return new.when < root.when
 
 
-# -- via: the copy the new entry was taken from ----------------------------------------------------
-
-def _slug(name: str) -> str:
-    return "".join(ch for ch in name.lower() if ch.isalnum())
-
-
-def _names(e: StoredEntry) -> set[str]:
-    return {_slug(e.feed_name), _slug(e.feed_title)}
-
-
-def _named(e: StoredEntry, sources: Iterable[str]) -> set[str]:
-    """The outlets a relay footer names, other than the entry's own."""
-    return {_slug(s) for s in sources} - {""} - _names(e)
-
-
-def _members(new: New, root: Known, known: Mapping[int, Known], measures: Mapping[int, Measure],
-             originals: Mapping[int, int]) -> dict[int, Known]:
-    """The related candidates that are earlier copies of ``root`` from other feeds."""
-    e = new.entry
-    return {cid: known[cid] for cid in measures if originals.get(cid) == root.id
-            and known[cid].entry.feed_id != e.feed_id and known[cid].entry.when <= e.when}
-
-
-def _named_elsewhere(new: New, root: Known, members: Mapping[int, Known]) -> bool:
-    """Whether the new entry's relay footer names an outlet that is neither the original's nor one
-    of the related copies': the named copy must be looked for among all of the original's copies."""
-    named = _named(new.entry, new.clean.sources)
-    if not named or _names(root.entry) & named:
-        return False
-    return not any(_names(c.entry) & named for c in members.values())
-
-
-def _title_taken(title: str, relay_title: str) -> bool:
-    """Whether a relay's title is this title with something added ("<headline> - from <outlet>")."""
-    t, r = " ".join(title.lower().split()), " ".join(relay_title.lower().split())
-    return bool(t) and r != t and r.startswith(t)
-
-
-def _chrome(copied: tuple[str, ...], relay: tuple[str, ...]) -> int:
-    """How well a relay's page furniture fits an earlier copy it may have taken: a relay carries the
-    footers of the page it copied ("The post ... appeared first on", a related-posts block), so the
-    copy's boilerplate patterns that the relay also has count for it, those it lacks against it
-    (an outlet that ran a story twice, on pages made differently)."""
-    mine = set(relay)
-    return sum(1 if name in mine else -1 for name in set(copied))
-
-
-def _via(new: New, root: Known, members: Mapping[int, Known], measures: Mapping[int, Measure], group: Group,
-         p: MatchParams) -> int | None:
-    """The earlier copy this entry took its text from, if it was not the original itself."""
-    named = _named(new.entry, new.clean.sources)
-    if named:
-        if _names(root.entry) & named:
-            return None
-        by_name = [c for c in members.values() if _names(c.entry) & named]
-        if not by_name:  # the named copy may have been left out of the candidate list
-            by_name = [c for cid, c in group.members.items() if cid not in members and _names(c.entry) & named
-                       and c.entry.feed_id != new.entry.feed_id and c.entry.when <= new.entry.when]
-        if by_name:
-            return _by_name(new, by_name, measures)
-    return _by_edits(new, root, members, measures, p)
-
-
-def _by_name(new: New, by_name: list[Known], measures: Mapping[int, Measure]) -> int:
-    """Of the earlier copies from the outlet the relay footer names, the one it took."""
-    linked = set(new.clean.links)
-
-    def fit(c: Known) -> tuple[bool, bool, float, int, object, int]:
-        m = measures.get(c.id) or measure(new.fp, c.fp)
-        return (c.entry.url in linked, _title_taken(c.entry.title, new.entry.title), m.closeness,
-                _chrome(c.entry.boilerplate, new.clean.boilerplate), c.entry.when, c.id)
-    return max(by_name, key=fit).id
-
-
-def _by_edits(new: New, root: Known, members: Mapping[int, Known], measures: Mapping[int, Measure],
-              p: MatchParams) -> int | None:
-    """The earlier copy whose own changes to the original the new entry repeats, if one does."""
-    best, best_share = None, p.via_share
-    for cid, c in members.items():
-        m = measures[cid]
-        # a copy of a copy holds nearly all of it and nearly nothing else (copies edited alike by
-        # the same house rules share edits, but not their cuts and additions)
-        if m.closeness < p.via_containment:
-            continue
-        own = own_words(c.fp, root.fp)
-        if np.count_nonzero(own) < p.edit_tokens:
-            continue
-        repeated = np.count_nonzero(own & m.b_mask) / np.count_nonzero(own)
-        if repeated >= best_share:
-            best, best_share = cid, repeated
-    return best
-
-
-# -- a new original; copies that named the new entry ---------------------------------------------
+# -- a new original -------------------------------------------------------------------------------
 
 def _reroot(new: New, old_root: Known, group: Group, p: MatchParams) -> tuple[Link, ...]:
     """The new entry is the group's original: link the old original and its copies to it."""
@@ -413,29 +321,7 @@ def _reroot(new: New, old_root: Known, group: Group, p: MatchParams) -> tuple[Li
         m = measure(e.fp, new.fp)
         if m.a_tokens < p.min_tokens:
             continue
-        relinked.append(make_link(e.entry, e.fp, e.clean(), root, m, _named_via(e.entry, new.entry, members), p))
+        relinked.append(make_link(e.entry, e.fp, e.clean(), root, m, viamod.named_via(e.entry, new.entry, members), p))
     return tuple(relinked)
 
 
-def _named_via(e: StoredEntry, root: StoredEntry, group: Mapping[int, Known]) -> int | None:
-    """When a group is re-rooted: the earlier member whose outlet e's relay footer names."""
-    named = _named(e, e.sources)
-    if not named or named & _names(root):
-        return None
-    hits = [c.entry for c in group.values() if c.id != e.id and c.entry.feed_id != e.feed_id
-            and c.entry.when <= e.when and _names(c.entry) & named]
-    return min(hits, key=lambda c: (-_chrome(c.boilerplate, e.boilerplate), c.when, c.id)).id if hits else None
-
-
-def _adopt(new: StoredEntry, group: Group) -> tuple[Link, ...]:
-    """Copies seen before the new entry, linked to its original with no ``via``, whose relay footer
-    names it: they came via it (feeds are polled in any order, so a relay of a relay may be stored
-    before the copy it took)."""
-    ours = _names(new) - {""}
-    adopted = []
-    for link in group.links:
-        c = group.members.get(link.copy_id)
-        if link.via_id is None and c is not None and c.entry.sources and c.entry.feed_id != new.feed_id \
-                and c.entry.when >= new.when and ours & {_slug(s) for s in c.entry.sources}:
-            adopted.append(replace(link, via_id=new.id))
-    return tuple(adopted)
