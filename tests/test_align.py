@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from relaywatch.detect import fingerprint as fpmod
-from relaywatch.detect.align import align
+from relaywatch.detect.align import Alignment, align
 
 from .matchcases import STORY
 
@@ -100,3 +100,9 @@ def test_one_sentence_against_a_long_original_is_bounded_and_sensible() -> None:
     long = " ".join(STORY * 80)  # ~8,000 words
     a = align(words(long), words(STORY[2]))
     assert a.kind(1, 0.9) == "excerpt" and a.kept == len(words(STORY[2]))
+
+
+def test_a_copy_word_for_word_is_kept_whole_with_nothing_added() -> None:
+    """What ``label.make_link`` takes for granted without aligning a copy identical to its original."""
+    words = fpmod.fingerprint("\n\n".join(STORY)).words.tolist()
+    assert align(words, words) == Alignment(len(words), len(words))

@@ -10,8 +10,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from relaywatch.detect import fingerprint as fpmod
-from relaywatch.detect.align import align
+from relaywatch.detect.align import Alignment, align
 from relaywatch.detect.measure import Measure, found_edited, shares, substituted, swaps
 from relaywatch.detect.reuse import Layout, figures_of, layout, sentences_kept
 from relaywatch.detect.text import CleanText, credits_name
@@ -30,7 +32,10 @@ def make_link(copy: StoredEntry, copy_fp: fpmod.Fingerprint, clean: CleanText, r
     lag = (copy.when - root.entry.when).total_seconds()
     credit_link = linked_to(clean.links, root.entry.url)
     credited = credit_link is not None or credits_name(clean, root.entry.credit_names)
-    al = align(root.fp.words.tolist(), copy_fp.words.tolist(), p.edit_tokens)
+    if np.array_equal(root.fp.words, copy_fp.words):  # the original word for word: kept whole, nothing added
+        al = Alignment(len(root.fp.words), len(root.fp.words))
+    else:
+        al = align(root.fp.words.tolist(), copy_fp.words.tolist(), p.edit_tokens)
     k = al.kind(p.edit_words, p.verbatim_coverage)
     if k != "edited" and substituted(copy_fp, root.fp, m) >= p.edit_words:
         k = "edited"
