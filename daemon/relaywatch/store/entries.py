@@ -49,6 +49,8 @@ _HIT = """SELECT e.id AS id, f.name AS feed, e.title AS title, e.url AS url,
 
 def _unspaced(title: str | None, text: str | None) -> int:
     """1 when the entry holds a character of a script written without spaces (entries.unspaced)."""
+    if (title or "").isascii() and (text or "").isascii():  # those scripts are not ASCII (a C scan, not a regex)
+        return 0
     return int(bool(_UNSPACED.search(title or "") or _UNSPACED.search(text or "")))
 
 
