@@ -236,4 +236,4 @@ def test_runs_shared_are_true_runs_not_chained_shingles() -> None:
 def test_figure_tokens_are_the_tokens_with_a_digit() -> None:
     fp = fpmod.fingerprint("Fees of 2-1/2 pct in 1987, up from 1.5 pct")
     assert [t for t, f in zip(fpmod.tokenize("Fees of 2-1/2 pct in 1987, up from 1.5 pct"),
-                              fpmod.figure_tokens(fp), strict=True) if f] == ["2", "1", "2", "1987", "1", "5"]
+                              fp.figures, strict=True) if f] == ["2", "1", "2", "1987", "1", "5"]

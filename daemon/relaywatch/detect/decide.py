@@ -11,8 +11,8 @@ SQLite store, a Spark task) supplies them in three steps:
    updates an entry of its own feed, which group it joins and that group's original (its earliest
    member, wire feeds first; a copy dated before a wire original is an anomaly, not a new root);
 3. ``decide``, given the chosen group (its links and, as ``assess`` asks, its members): the link,
-   with ``via`` (``detect.via``: the earlier copy the new entry took its text from: the one its relay footer
-   names, or one whose own changes to the original it repeats), ``kind`` (``verbatim``: all of the
+   with ``via`` (``detect.via``: the earlier copy the new entry took its text from, the one its
+   relay footer names or one whose own changes to the original it repeats), ``kind`` (``verbatim``: all of the
    original, nothing changed; ``excerpt``: part of it, unchanged; ``edited``: words changed or
    added), coverage and credit; the group's links re-pointed when the new entry is its original;
    earlier copies that named the new entry in their relay footers adopted as its copies.
@@ -215,7 +215,7 @@ def assess(new: New, candidates: Sequence[Known], originals: Mapping[int, int], 
     Once the oldest candidate is another feed's original holding exactly the new text (``_whole``)
     and no relay footer names an outlet, the other feeds' candidates left are not measured: none can
     match better (the oldest wins a tie), so that story is the root, and none can be the copy taken
-    (``_by_edits`` looks for a copy's own words in the new text, which has none beside the root's).
+    (``detect.via`` looks for a copy's own words in the new text, which has none beside the root's).
     A wire story run whole by many outlets is compared with its original only."""
     run = _measurer(new, p)
     measures: dict[int, Measure] = {}

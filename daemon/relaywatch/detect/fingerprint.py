@@ -236,11 +236,6 @@ def _tokens_in(fp: Fingerprint, hit: np.ndarray, k: int) -> np.ndarray:
     return _spread(hit, n, k)
 
 
-def figure_tokens(fp: Fingerprint) -> np.ndarray:
-    """For each token: whether it holds a digit (one of ``numbers``): ``Fingerprint.figures``."""
-    return fp.figures
-
-
 def runs_shared(a: Fingerprint, b: Fingerprint, n: int) -> np.ndarray:
     """For each token of ``a``: whether it lies in a run of ``n`` words (``n`` <= 8) that ``b`` has
     too, in the same order. A true common run: two shingles that ``b`` has at different places do

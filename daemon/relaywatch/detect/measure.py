@@ -119,7 +119,7 @@ def found_rewritten(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, widt
     figures ("at 104 declining by one pct per annum", "at 106 declining by ..."): their figures
     are their facts, and the facts differ. (The labels of a copy already found count a changed
     figure as an edit: ``found_edited``.)"""
-    a_fig, b_fig = fpmod.figure_tokens(a), fpmod.figure_tokens(b)
+    a_fig, b_fig = a.figures, b.figures
     a_own, b_own = ~m.a_mask & ~a_fig, ~m.b_mask & ~b_fig
     if np.array_equal(a_own, ~m.a_mask) and np.array_equal(b_own, ~m.b_mask):
         return found_edited(a, b, m, width)  # no figure of either text is its own: the same words (kept on m)

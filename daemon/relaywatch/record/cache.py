@@ -3,7 +3,8 @@ however long or figure-heavy the texts its feeds carry.
 
 :class:`ByteLRU` keeps the most recently used items whose estimated sizes add up to at most its
 budget (an item larger than the whole budget is not kept). The estimate is the caller's
-``size_of``; :func:`fingerprint_bytes`, :func:`entry_bytes` and :func:`text_bytes` are those the daemon uses.
+``size_of``; :func:`fingerprint_bytes`, :func:`entry_bytes` and :func:`text_bytes` are those the
+daemon uses.
 
 A fingerprint (``detect.fingerprint.Fingerprint``) is mostly four numpy arrays of 8-byte hashes,
 about three per token (``sequence``, ``shingles``, ``words``) plus one per winnowed hash, and the
@@ -54,8 +55,9 @@ def entry_bytes(entry: StoredEntry) -> int:
     """Estimated bytes a stored entry read back holds: its strings (the text most of it) and the
     object with its tuples of names."""
     strings = (entry.text, entry.url, entry.title, entry.guid, entry.dateline, entry.feed_name, entry.feed_title)
-    names = entry.credits + entry.sources + entry.credit_names + entry.boilerplate
-    return _OBJECT_OVERHEAD + 4 * 56 + sum(map(sys.getsizeof, strings)) + sum(map(sys.getsizeof, names))
+    tuples = (entry.credits, entry.sources, entry.credit_names, entry.boilerplate)
+    names = [n for t in tuples for n in t]
+    return _OBJECT_OVERHEAD + sum(map(sys.getsizeof, (*strings, *tuples, *names)))
 
 
 def text_bytes(text: str | None) -> int:

@@ -29,7 +29,7 @@ FTS_BATCH = 1000
 _ENTRY_SELECT = """SELECT e.id, e.feed_id, f.name, f.role, e.guid, e.url, e.title, e.published, e.first_seen,
     e.text, e.dateline, e.credits, e.sources, f.credit, f.title, e.boilerplate
     FROM entries e JOIN feeds f ON f.id = e.feed_id"""
-_HASHES = "SELECT guid, content_hash FROM entries WHERE feed_id = ? AND guid IN (SELECT value FROM json_each(?))"
+_STATES = "SELECT guid, id, content_hash FROM entries WHERE feed_id = ? AND guid IN (SELECT value FROM json_each(?))"
 _INSERT = ("INSERT INTO entries (feed_id, guid, url, title, published, published_raw, date_flag, updated,"
            " first_seen, last_changed, text, feed_text, article_text, dateline, credits, sources, boilerplate,"
            " words, content_hash, unspaced) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -66,8 +66,12 @@ def _entry(row: Sequence[Any]) -> StoredEntry:
                        boilerplate=_names(row[15]))
 
 
+def _states(conn: sqlite3.Connection, feed_id: int, guids: list[str]) -> dict[str, tuple[int, str | None]]:
+    return {g: (i, h) for g, i, h in conn.execute(_STATES, (feed_id, json.dumps(guids)))}
+
+
 def _content_hashes(conn: sqlite3.Connection, feed_id: int, guids: list[str]) -> dict[str, str]:
-    return {g: h for g, h in conn.execute(_HASHES, (feed_id, json.dumps(guids))) if h is not None}
+    return {g: h for g, (_, h) in _states(conn, feed_id, guids).items() if h is not None}
 
 
 def stored_content_hashes(path: str, feed_id: int, guids: list[str]) -> dict[str, str]:
@@ -139,9 +143,7 @@ class Entries:
     def states(self, feed_id: int, guids: list[str]) -> dict[str, tuple[int, str | None]]:
         """``state`` of each of ``guids`` the feed has stored: {guid: (id, content hash)}, one query."""
         with self._store.reading() as db:
-            rows = db.conn.execute("SELECT guid, id, content_hash FROM entries WHERE feed_id = ? AND guid IN"
-                                   " (SELECT value FROM json_each(?))", (feed_id, json.dumps(guids))).fetchall()
-        return {g: (i, h) for g, i, h in rows}
+            return _states(db.conn, feed_id, guids)
 
     def content_hashes(self, feed_id: int, guids: list[str]) -> dict[str, str]:
         """{guid: content hash} of those of ``guids`` the feed has stored (a poll's entries, one query)."""
