@@ -38,7 +38,7 @@ def named_outlets(e: StoredEntry, sources: Iterable[str]) -> set[str]:
 
 
 def members(new: New, root: Known, known: Mapping[int, Known], measures: Mapping[int, Measure],
-             originals: Mapping[int, int]) -> dict[int, Known]:
+            originals: Mapping[int, int]) -> dict[int, Known]:
     """The related candidates that are earlier copies of ``root`` from other feeds."""
     e = new.entry
     return {cid: known[cid] for cid in measures if originals.get(cid) == root.id
