@@ -223,6 +223,38 @@ def test_a_wire_story_that_shares_sentences_with_one_copy_only_is_not_its_origin
     assert (link := world.link("page")) is not None and link.original_id == world.ids["story"]
 
 
+# A wire story of days later that reuses two of an earlier story's sentences as its background.
+FOLLOW_UP = ["The Harbour Authority of Port Alder filed its appeal on Friday, asking a higher court to "
+             "restore the dredging permit for the Kestrel Point terminal.",
+             "Its lawyers argued that the environmental study the judge asked for had been carried out "
+             "in 2022 and submitted with the permit application.",
+             "The authority's board approved the appeal at a meeting on Thursday evening, chairman Tomas "
+             "Varga said in a statement.",
+             STORY[1], STORY[2]]
+
+
+@pytest.mark.parametrize(("hours", "linked"), [(-100, False), (-10, True)])
+def test_sentences_shared_with_a_wire_story_published_days_later_were_not_taken_from_it(
+        world: World, hours: float, linked: bool) -> None:
+    """An outlet's story and a wire story that reuses two of its sentences as background. Within a
+    day (a wrong time zone, a public feed behind its wire service) the wire is still the original;
+    days later, the outlet took its sentences from elsewhere: no link either way."""
+    world.add("ledger", "story", ps(STORY), hours)
+    world.add("wire", "w", ps(FOLLOW_UP), 0)
+    link = world.link("story")
+    assert (link is not None and link.original_id == world.ids["w"]) is linked
+    assert world.link("w") is None
+
+
+def test_a_whole_copy_dated_days_before_its_wire_original_is_still_linked(world: World) -> None:
+    """A copy holding the wire story whole: its date is the one that is wrong."""
+    world.add("ledger", "copy", ps(STORY), -100)
+    world.add("wire", "a", ps(STORY), 0)
+    link = world.link("copy")
+    assert link is not None and link.original_id == world.ids["a"] and link.kind == "verbatim"
+    assert link.anomaly == "copy dated before its original"
+
+
 def test_runs_shared_are_true_runs_not_chained_shingles() -> None:
     a = fpmod.fingerprint("inflation reached a rate of 5.3 pct in february last year")
     chained = fpmod.fingerprint("orders fell in january of 5.3 pct the most since records began while "

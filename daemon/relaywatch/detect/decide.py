@@ -9,7 +9,8 @@ SQLite store, a Spark task) supplies them in three steps:
 2. ``assess``, given those candidates, the originals of those that are copies, and the originals'
    entries: which candidates are related by token coverage (``measure``), whether the new entry
    updates an entry of its own feed, which group it joins and that group's original (its earliest
-   member, wire feeds first; a copy dated before a wire original is an anomaly, not a new root);
+   member, wire feeds first; a copy dated before a wire original is an anomaly, not a new root,
+   and one that shares only sentences with a story published days after it is not its copy);
 3. ``decide``, given the chosen group (its links and, as ``assess`` asks, its members): the link,
    with ``via`` (``detect.via``: the earlier copy the new entry took its text from, the one its
    relay footer names or one whose own changes to the original it repeats), ``kind`` (``verbatim``: all of the
@@ -23,6 +24,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cache, cached_property
 
 import numpy as np
@@ -139,14 +141,17 @@ def related(m: Measure, p: MatchParams) -> bool:
 
 def derives(new: New, other: Known, m: Measure, p: MatchParams) -> bool:
     """Whether the later of the two texts (the copy, by ``_precedes``) took sentences of the other
-    (``reuse``), read sentence by sentence when their coverage alone leaves doubt."""
+    (``reuse``), read sentence by sentence when their coverage alone leaves doubt; never sentences
+    of an original published days after it (``_dated_after``)."""
     if related(m, p):
         return True
     if m.a_tokens < p.min_tokens:
         return False
     if _precedes(new.entry, other.entry):
-        return _took(other.fp, other.layout, new.fp, new.clean.text, m, p, False)
-    return _took(new.fp, new.layout, other.fp, other.entry.text, m, p, True)
+        return not _dated_after(new.entry, other.entry) and \
+            _took(other.fp, other.layout, new.fp, new.clean.text, m, p, False)
+    return not _dated_after(other.entry, new.entry) and \
+        _took(new.fp, new.layout, other.fp, other.entry.text, m, p, True)
 
 
 def derives_either(a: fpmod.Fingerprint, a_text: str, b: fpmod.Fingerprint, b_text: str, m: Measure,
@@ -298,6 +303,22 @@ def decide(new: New, a: Assessment, known: Mapping[int, Known], group: Group, p:
     via = viamod.via(new, root, members, a.measures, group, p)
     return Decision(link=make_link(new.entry, new.fp, new.clean, root, m_root, via, p, new.layout),
                     update_of=a.update_of, relinked=viamod.adopt(new.entry, group))
+
+
+# the widest gap between two clocks showing the same instant in valid time zones (UTC-12 to UTC+14):
+# a published date off by a wrong zone, or a public feed behind its service, is off by less
+DATE_SLACK = timedelta(hours=26)
+
+
+def _dated_after(original: StoredEntry, copy: StoredEntry) -> bool:
+    """Whether the original's published date is later than the copy's by more than ``DATE_SLACK``
+    (both dates given by their feeds). A wire story is the original of a story of another role
+    (``_precedes``) however the two are dated, when the copy plainly holds it (``related``): its
+    date is the one that is wrong. But sentences alone, shared with a wire story published days
+    later, were not taken from it: both had them from elsewhere (an agency reuses its own
+    background paragraphs in later stories; the copy ran the earlier one)."""
+    return original.published is not None and copy.published is not None \
+        and original.published - copy.published > DATE_SLACK
 
 
 def _precedes(new: StoredEntry, root: StoredEntry) -> bool:
