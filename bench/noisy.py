@@ -634,32 +634,39 @@ def confusion(name: str, s: Score) -> list[str]:
 
 def cut_only(bench: Path, links: Path) -> tuple[int, int, float]:
     """Copies the generator labels "edited" whose words are the original's, unchanged and in order:
-    its edit cut sentences and added one, but found no word to swap and no two paragraphs to move.
-    By the definition of kind (cuts only) they are excerpts, or verbatim when 90% is kept. Returns
-    (how many, how many relaywatch labels excerpt or verbatim, kind agreement counting them so)."""
+    its edit cut sentences and added one, but found no word to swap and no two paragraphs to move
+    (and the relays of such a copy, which carry its text). By the definition of kind (cuts only)
+    they are excerpts, or verbatim when 90% is kept. Returns (how many, how many relaywatch labels
+    excerpt or verbatim, kind agreement counting them so)."""
     from relaywatch.detect.text import clean
 
     html_of = {e["url"]: e["html"] for e in map(json.loads, (bench / "entries.jsonl").open(encoding="utf-8"))}
     truth = {t["copy_url"]: t for t in map(json.loads, (bench / "truth.jsonl").open(encoding="utf-8"))}
     rows = [x for x in json.loads(links.read_text(encoding="utf-8"))
             if x["copy_url"] in truth and truth[x["copy_url"]]["original_url"] == x["original_url"]]
+    cuts = {url for url, t in truth.items() if t["kind"] == "edited" and not t["via_url"]
+            and _words_kept(clean(html_of[t["original_url"]]).text, clean(html_of[url]).text)}
     found = labelled = agree = 0
     for x in rows:
         t = truth[x["copy_url"]]
         ok = x["kind"] == t["kind"]
-        if t["kind"] == "edited" and not t["via_url"]:
-            original = " ".join(clean(html_of[t["original_url"]]).text.split())
-            sents = re.split(r"(?<=[.!?])\s+", " ".join(clean(html_of[x["copy_url"]]).text.split()))
-            pos, own = 0, 0
-            for sent in sents:
-                at = original.find(sent, pos)
-                own, pos = (own + 1, pos) if at < 0 else (own, at + len(sent))
-            if own <= 1:
-                found += 1
-                labelled += x["kind"] in ("excerpt", "verbatim")
-                ok = x["kind"] in ("excerpt", "verbatim")
+        if x["copy_url"] in cuts or t["via_url"] in cuts:
+            found += 1
+            labelled += x["kind"] in ("excerpt", "verbatim")
+            ok = x["kind"] in ("excerpt", "verbatim")
         agree += ok
     return found, labelled, agree / len(rows) if rows else 0.0
+
+
+def _words_kept(original: str, copy: str) -> bool:
+    """Whether every sentence of the copy but one (the sentence the generator adds) is the
+    original's, in the original's order."""
+    original = " ".join(original.split())
+    pos, own = 0, 0
+    for sent in re.split(r"(?<=[.!?])\s+", " ".join(copy.split())):
+        at = original.find(sent, pos)
+        own, pos = (own + 1, pos) if at < 0 else (own, at + len(sent))
+    return own <= 1
 
 
 TARGETS = [("noisy", "F1", 0.995), ("noisy-u", "F1", 0.995),
@@ -710,7 +717,8 @@ def report(work: Path, seed: int = 1, unrelated: int = 1000) -> None:
         print("\n".join(confusion(name, s)))
     n, labelled, agree = cut_only(clean, links["clean"])
     print(f"clean: {n} copies labelled edited by the generator changed no word of the original (cuts and one "
-          f"added sentence: excerpts by definition); relaywatch labels {labelled} of them excerpt or verbatim; "
+          f"added sentence, or a relay of such a copy: excerpts by definition); relaywatch labels {labelled} of them "
+          f"excerpt or verbatim; "
           f"kind agreement counting them so: {agree:.3f}")
     print("per category (truth > predicted, on correct links):")
     for c in ("no noise", *CATEGORIES):

@@ -106,3 +106,12 @@ def test_a_copy_word_for_word_is_kept_whole_with_nothing_added() -> None:
     """What ``label.make_link`` takes for granted without aligning a copy identical to its original."""
     words = fpmod.fingerprint("\n\n".join(STORY)).words.tolist()
     assert align(words, words) == Alignment(len(words), len(words))
+
+
+def test_a_cut_is_no_edit_where_the_alignment_matched_the_copys_words_elsewhere() -> None:
+    """The copy goes on with two words the original has at the end of the passage it cut; the
+    alignment, breaking a tie, took them as a chance match between two gaps: still a cut."""
+    original = [1, 2, 3, 4, 50, 51, 52, 60, 61, 70, 71, 72, 73, 5, 6, 7, 8]
+    copy = [1, 2, 3, 4, 60, 61, 5, 6, 7, 8]
+    a = align(original, copy)
+    assert (a.kind(1, 0.9), a.kept, a.changed, a.cut, a.added) == ("excerpt", 10, 0, 7, 0)

@@ -144,6 +144,19 @@ def test_lead_only_cut_is_an_excerpt_and_a_reworded_copy_is_edited(world: World)
     assert edited is not None and edited.kind == "edited"
 
 
+@pytest.mark.parametrize("cut", [True, False])
+def test_a_sentences_last_word_swapped_before_a_cut_or_at_the_end_is_an_edit(world: World, cut: bool) -> None:
+    """"... before the board met next week." -> "... next month.": the word after it starts another
+    sentence in each text (or the text ends), so only the words before it are there to compare."""
+    world.add("wire", "a", ps(STORY), 0)
+    kept = STORY[:3] + [STORY[3].replace("next week.", "next month.")]
+    world.add("ledger", "swap", ps(kept + ([] if cut else STORY[4:])), 1)
+    world.add("courier", "lead", ps(STORY[:4] + ["Our reporter found the gates locked on Tuesday."]), 1)
+    swap, lead = world.link("swap"), world.link("lead")
+    assert swap is not None and swap.kind == "edited"
+    assert lead is not None and lead.kind == "excerpt" and lead.added_after == 8
+
+
 def test_a_link_to_the_original_is_a_credit_and_a_mention_is_not(world: World) -> None:
     world.add("wire", "a", ps(STORY), 0)
     linked = ps(STORY[:5]) + '<p>Read the report on <a href="https://wire.example.com/a">our partner\'s site</a>.</p>'

@@ -96,14 +96,19 @@ def _gaps(original: Sequence[int], copy: Sequence[int], min_run: int) -> tuple[i
 
 def _settle(g: _Gap) -> int:
     """Words of a gap both texts have in the same place after all: the alignment, breaking a tie,
-    matched a common word ("the") inside the page's own text, leaving the original's own use of it
-    in the gap beside the kept run. Returns how many words go back to the kept text."""
+    matched common words ("the", "the offer") elsewhere, leaving them in the gap on both sides:
+    the copy's words there a run of the original's cut words (kept; the rest cut), or the
+    original's words there a run at the copy's end of the gap beside a kept run. Returns how many
+    words go back to the kept text."""
     d, i = g.deleted, g.inserted
-    if len(i) == 1 and len(d) > 1 and i[0] in d:  # one common word ("the") matched in the cut text
-        g.inserted, g.deleted = [], d[:d.index(i[0])] + d[d.index(i[0]) + 1:]
-        return 1
-    if not d or len(i) < len(d):
+    if not d or not i:
         return 0
+    if len(i) < len(d):
+        at = _run_at(d, i)
+        if at < 0:
+            return 0
+        g.inserted, g.deleted = [], d[:at] + d[at + len(i):]
+        return len(i)
     if g.where != "after" and i[-len(d):] == d:
         g.inserted, g.deleted = i[:-len(d)], []
         return len(d)
@@ -111,6 +116,15 @@ def _settle(g: _Gap) -> int:
         g.inserted, g.deleted = i[len(d):], []
         return len(d)
     return 0
+
+
+def _run_at(words: Sequence[int], run: Sequence[int]) -> int:
+    """Where ``run`` stands in ``words`` as a run, the last place it does; -1 if nowhere."""
+    first = run[0]
+    for at in range(len(words) - len(run), -1, -1):
+        if words[at] == first and words[at:at + len(run)] == run:
+            return at
+    return -1
 
 
 def _similar(a: Sequence[int], b: Sequence[int]) -> bool:

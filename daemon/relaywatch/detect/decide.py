@@ -38,8 +38,9 @@ from relaywatch.detect.text import CleanText
 from relaywatch.models import Link, StoredEntry
 
 # the version of the labelling rules (3: kind on the original's words alone; credits anywhere;
-# 4: a sentence with another template's names is not taken; a word swapped at a kept run's edge is an edit)
-LABELS = 4
+# 4: a sentence with another template's names is not taken; a word swapped at a kept run's edge is an edit;
+# 5: a sentence's last word swapped before a cut is an edit; a cut whose words the alignment matched elsewhere is not)
+LABELS = 5
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -307,24 +308,32 @@ def swapped(a: Fingerprint, a_own: np.ndarray, b: Fingerprint, b_own: np.ndarray
     return _found_at(ha, pa, hb, a.tokens, k), _found_at(hb, pb, ha, b.tokens, k)
 
 
-def substitutions(a: Fingerprint, a_own: np.ndarray, b: Fingerprint, b_own: np.ndarray, k: int = K) -> np.ndarray:
+def substitutions(a: Fingerprint, a_own: np.ndarray, b: Fingerprint, b_own: np.ndarray, k: int = K,
+                  ends: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
     """Words of ``a`` put in place of one of ``b``'s: an own word of ``a`` (``a_own``) inside a
     k-token shingle that ``b`` has with that one word changed for an own word of ``b``, the other
     k - 1 words the same and in place, at least one of them on each side ("seismologists said
     whakatane was" -> "seismologists noted whakatane was"; not the last word of a sentence of the
     copy's own before a kept one, whose next words the original has after a sentence it cut).
-    Unlike ``swapped``, which marks every word of such a shingle, only the word changed."""
+    Or, given ``ends`` (called only when needed: each text's tokens that end a sentence), a word
+    that ends a sentence in both texts after the same k - 1 words ("the department said." -> "the
+    department stated.", where the copy cut the next sentence or the text ends): the word after
+    it starts another sentence in each, so nothing beside it needs to be the same. Unlike
+    ``swapped``, which marks every word of such a shingle, only the word changed."""
     out = np.zeros(a.tokens, dtype=bool)
     if a.tokens < k or b.tokens < k or len(a.words) != a.tokens or len(b.words) != b.tokens \
             or not a_own.any() or not b_own.any():
         return out
     ha, start, place = _swap_hashes_at(a, a_own, k, b)
-    hb, _ = _swap_hashes(b, b_own, k, a)
-    if len(ha) and len(hb):
-        table = np.sort(hb)
-        idx = np.minimum(np.searchsorted(table, ha), len(table) - 1)
-        hit = (table[idx] == ha) & (place >= 1) & (place <= k - 2)  # a word the same on each side
-        out[start[hit] + place[hit]] = True
+    hb, b_start, b_place = _swap_hashes_at(b, b_own, k, a)
+    hit = np.isin(ha, hb) & (place >= 1) & (place <= k - 2)  # a word the same on each side
+    out[start[hit] + place[hit]] = True
+    last = (place == k - 1) & np.isin(ha, hb[b_place == k - 1])
+    if ends is not None and last.any():
+        a_end, b_end = ends()
+        b_last = (b_place == k - 1) & b_end[b_start + k - 1]
+        last &= a_end[start + k - 1] & np.isin(ha, hb[b_last])
+        out[start[last] + k - 1] = True
     return out
 
 

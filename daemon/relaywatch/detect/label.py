@@ -37,7 +37,8 @@ def make_link(copy: StoredEntry, copy_fp: fpmod.Fingerprint, clean: CleanText, r
     else:
         al = align(root.fp.words.tolist(), copy_fp.words.tolist(), p.edit_tokens)
     k = al.kind(p.edit_words, p.verbatim_coverage)
-    if k != "edited" and substituted(copy_fp, root.fp, m) >= p.edit_words:
+    copy_layout = lay or layout(clean.text, copy_fp.tokens)
+    if k != "edited" and substituted(copy_fp, root.fp, m, lambda: (copy_layout.ends, root.layout.ends)) >= p.edit_words:
         k = "edited"
     coverage, copy_share = m.b_cov, m.a_cov
     found = m.a_mask  # a whole copy, an excerpt: its words are the original's, found exactly
@@ -46,9 +47,8 @@ def make_link(copy: StoredEntry, copy_fp: fpmod.Fingerprint, clean: CleanText, r
         copy_share, coverage = shares(edited)
         found = edited[0]
     figures = frozenset() if found.all() else figures_of(root.entry.text)
-    lay = lay or layout(clean.text, copy_fp.tokens)
     words = None if found.all() else (copy_fp.words, root.fp.vocabulary)  # (made only when names are read)
-    sentences, kept = sentences_kept(lay, found, figures, words)
+    sentences, kept = sentences_kept(copy_layout, found, figures, words)
     return Link(root.id, copy.id, via, k, coverage, copy_share, lag, credited, anomaly,
                 al.added_before, al.added_inside, al.added_after, credit_link, sentences, kept)
 

@@ -127,13 +127,16 @@ def found_rewritten(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure, widt
     return af & (m.a_mask | ~a_fig), bf & (m.b_mask | ~b_fig)
 
 
-def substituted(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure) -> int:
+def substituted(a: fpmod.Fingerprint, b: fpmod.Fingerprint, m: Measure,
+                ends: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None) -> int:
     """Words of the copy (``a`` of ``m``) put in place of one of the original's (``b``), with the
     three words around each the same and in place (``fingerprint.substitutions``): "the
     underwriters said the" -> "the underwriters noted the" is an edit wherever it stands, beside a
     cut sentence or at the copy's first kept words after a lead of its own, where the alignment
-    saw a cut and an addition."""
-    return int(np.count_nonzero(fpmod.substitutions(a, ~m.a_mask, b, ~m.b_mask)))
+    saw a cut and an addition; and, given ``ends`` (each text's tokens that end a sentence), a
+    sentence's last word changed after the same three ("the department said." -> "the department
+    stated.") before a cut or at the end of the text."""
+    return int(np.count_nonzero(fpmod.substitutions(a, ~m.a_mask, b, ~m.b_mask, ends=ends)))
 
 
 def own_words(copy: fpmod.Fingerprint, original: fpmod.Fingerprint) -> np.ndarray:

@@ -92,6 +92,13 @@ class Layout:
     def sentences(self) -> int:
         return int(self.sentence[-1]) + 1 if len(self.sentence) else 0
 
+    @property
+    def ends(self) -> np.ndarray:
+        """bool: the token is its sentence's last."""
+        s, last = self.sentence, np.ones(len(self.sentence), dtype=bool)
+        last[:-1] = s[1:] != s[:-1]
+        return last
+
 
 def layout(text: str, tokens: int) -> Layout:
     """The sentences and quotes of ``text``, which has ``tokens`` tokens (when the tokens found here
