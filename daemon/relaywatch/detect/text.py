@@ -34,8 +34,8 @@ class Pattern:
     regex: re.Pattern[str]
     action: str  # "drop" | "drop-tail" (and following short lines) | "attribution" | "source"
     grouped: bool = False  # the name reported is that of the named group that matched ("app_promo": "app-promo")
-    needs: tuple[str, ...] = ()  # the row is tried only on paragraphs holding one of these (an unanchored
-    # case-insensitive search scans every position: a substring test first is 20x cheaper)
+    needs: tuple[str, ...] = ()  # the row is tried only on paragraphs holding one of these, lowered (an
+    # unanchored case-insensitive search scans every position: a substring test first is 20x cheaper)
 
 
 def _p(name: str, pattern: str, action: str = "drop", grouped: bool = False, needs: tuple[str, ...] = ()) -> Pattern:
@@ -72,7 +72,7 @@ BOILERPLATE: tuple[Pattern, ...] = (
         r"(?P<copyright_line>(?:©|copyright\s*(?:©|\(c\))?\s*\d{4}|\(c\) ?\d{4}).{0,300}))$",
         "attribution", grouped=True,
     ),
-    _p("rights-reserved", r"\ball rights reserved\b.{0,200}$", "attribution", needs=("eserved", "ESERVED")),
+    _p("rights-reserved", r"\ball rights reserved\b.{0,200}$", "attribution", needs=("reserved",)),
     _p(
         "read-full-story",
         r"^(?:read|see|continue reading|view)(?: the)? (?:full |original |rest of the |whole )?"
@@ -88,7 +88,7 @@ BOILERPLATE: tuple[Pattern, ...] = (
     ),
     _p("like-loading", r"^like loading\.*$|^loading\.\.\.$"),
     _p("subscribe-line", r"^(?:[^.!?]{1,160}[.!?] )?(?:subscribe|sign up)\b.{0,160}"
-                         r"\b(?:newsletters?|inbox|updates|feeds?|alerts?)\b.{0,60}$"),
+                         r"\b(?:newsletters?|inbox|updates|feeds?|alerts?)\b.{0,60}$", needs=("subscribe", "sign up")),
     _p(
         "related-block",
         r"^(?:related|related (?:posts|articles|stories|news)|you may also like|"
@@ -101,8 +101,12 @@ BOILERPLATE: tuple[Pattern, ...] = (
         r"(?:\s*/\s*(?:File(?: Photo)?|Pool))?\s*\)?\.?$)|"
         r"^\(?(?:photo|picture|image|file photo|pictured)(?: by| credit)?\s*:.{0,600}$"
         r"|\((?:photo|picture) by [^)]{1,120}\)\.?$",
+        needs=("/", "photo", "picture", "image"),
     ),
-    _p(  # page furniture as text: one row, a group per kind (the group's name is reported)
+    # page furniture as text: a group per kind (the group's name is reported, not the row's), in
+    # this order; a kind that a sentence of the paragraph's own may come before is a row of its own,
+    # tried only on paragraphs holding its words (its search runs along the whole paragraph)
+    _p(
         "furniture-line",
         r"^(?:(?P<advertisement>(?:advertisements?|sponsored(?: content)?|ad|anzeige|publicit[ée]|publicidad|"
         r"pubblicit[àa]|реклама|إعلان|פרסומת|广告|廣告|광고)\s*[-:]?\s*(?:(?:scroll|continue reading) (?:down )?"
@@ -111,12 +115,21 @@ BOILERPLATE: tuple[Pattern, ...] = (
         r"(?P<app_promo>(?:(?:click|tap) here to )?(?:get|download|install|try) (?:our|the)\b.{0,40}?\bapps?\b"
         r".{0,100})|"
         r"(?P<follow_us>(?:follow|like|find|join) us\b.{0,30}\bon\b.{0,120}|"
-        r"follow (?:@?[\w.'&-]+ ){0,6}on (?:twitter|x|facebook|instagram|linkedin|tiktok|youtube|telegram)\b.{0,80})|"
-        r"(?P<click_here>(?:.{1,240}?[.!?] )?click here\b[^.!?]{0,120}[.!?]?)|"
-        r"(?P<editors_note>editor[’']?s[’']? note\s*[:.—–-].{0,400})|"
-        r"(?P<comments_prompt>(?:.{1,240}?[.!?] )?(?:(?:tell us|let us know) what you think|(?:leave|post|add) a "
-        r"comment|join the (?:conversation|discussion))\b[^.!?]{0,80}[.!?]?)|"
-        r"(?P<cookie_notice>(?:we|this (?:web)?site|our (?:web)?site) uses? cookies\b.{0,400}|"
+        r"follow (?:@?[\w.'&-]+ ){0,6}on (?:twitter|x|facebook|instagram|linkedin|tiktok|youtube|telegram)\b.{0,80}))$",
+        grouped=True,
+    ),
+    _p("furniture-click-here", r"^(?P<click_here>(?:.{1,240}?[.!?] )?click here\b[^.!?]{0,120}[.!?]?)$", grouped=True,
+       needs=("click here",)),
+    _p("furniture-editors-note", r"^(?P<editors_note>editor[’']?s[’']? note\s*[:.—–-].{0,400})$", grouped=True),
+    _p(
+        "furniture-comments",
+        r"^(?P<comments_prompt>(?:.{1,240}?[.!?] )?(?:(?:tell us|let us know) what you think|(?:leave|post|add) a "
+        r"comment|join the (?:conversation|discussion))\b[^.!?]{0,80}[.!?]?)$",
+        grouped=True, needs=("what you think", " a comment", "join the "),
+    ),
+    _p(
+        "furniture-cookies",
+        r"^(?:(?P<cookie_notice>(?:we|this (?:web)?site|our (?:web)?site) uses? cookies\b.{0,400}|"
         r"by (?:continuing|using|browsing)\b.{0,120}\bcookies\b.{0,200}|"
         r"(?:accept|allow|reject) (?:all )?cookies\b.{0,60}|"
         r"cookie (?:policy|settings|preferences|consent)\s*)|"
@@ -185,8 +198,9 @@ def _sift(paras: list[str], patterns: tuple[Pattern, ...], fired: list[str], cre
         words = len(para.split())
         hit = None
         if words <= 80:  # (one regex joining all patterns is 3x slower: anchors no longer help)
+            low = para.lower()
             for pat in patterns:
-                if pat.needs and not any(n in para for n in pat.needs):
+                if pat.needs and not any(n in low for n in pat.needs):
                     continue
                 m = pat.regex.search(para)
                 if m:
