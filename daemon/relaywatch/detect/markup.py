@@ -139,6 +139,7 @@ MAX_LINKS = 200  # hrefs kept per entry
 
 _WS = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _BREAK = "\x00"
+_BLANK_LINE = re.compile(r"\n\s*\n")
 _TRANSLATE = str.maketrans(
     {
         **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4", "'"),
@@ -282,7 +283,9 @@ def walk(markup: str, structural: bool = True, holders: bool = False) -> Walked:
 def _paragraphs(out: Walked, segments: list[str], starts: list[str] | None) -> None:
     """The walk's text between breaks -> its paragraphs (and, given ``starts``, their holders)."""
     for n, segment in enumerate(segments):
-        for para in (normalize(x) for x in re.split(r"\n\s*\n", segment)):
+        if not segment or segment.isspace():
+            continue  # between two block elements (normalized, it would be no paragraph)
+        for para in (normalize(x) for x in _BLANK_LINE.split(segment)):
             if para:
                 out.paras.append(para)
                 if starts is not None:
