@@ -39,6 +39,12 @@ _CANDIDATES = ("WITH d(h, n) AS (SELECT j.value, (SELECT count(*) FROM (SELECT 1
                " THEN 9223372036854775807 ELSE (SELECT entry_id FROM fingerprint_index WHERE hash = d.h"
                " ORDER BY entry_id LIMIT 1 OFFSET ?2 - 1) END")
 
+# the rows alone (a worker's read: ``IndexReader``): each hash's at most ?2 oldest, bounded by its
+# ?2-th oldest entry when it has that many (one search a hash fewer than counting them first)
+_ROWS = ("SELECT j.value, f.entry_id FROM json_each(?1) j JOIN fingerprint_index f ON f.hash = j.value"
+         " AND f.entry_id <= coalesce((SELECT entry_id FROM fingerprint_index WHERE hash = j.value"
+         " ORDER BY entry_id LIMIT 1 OFFSET ?2 - 1), 9223372036854775807)")
+
 
 class FingerprintIndex:
     """``store.index``: the writer's side of the fingerprint index (the matcher's hot path:
@@ -262,8 +268,7 @@ class IndexReader:
             self.conn.execute("BEGIN")
             try:
                 version = self.conn.execute("SELECT version FROM index_state").fetchone()[0]
-                rows = self.conn.execute(_CANDIDATES.format("d.h, f.entry_id"),
-                                         (json.dumps(fingerprints.tolist()), self.per_hash)).fetchall()
+                rows = self.conn.execute(_ROWS, (json.dumps(fingerprints.tolist()), self.per_hash)).fetchall()
             finally:
                 self.conn.execute("COMMIT")
         except sqlite3.Error:
