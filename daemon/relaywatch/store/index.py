@@ -39,8 +39,9 @@ _CANDIDATES = ("WITH d(h, n) AS (SELECT j.value, (SELECT count(*) FROM (SELECT 1
                " THEN 9223372036854775807 ELSE (SELECT entry_id FROM fingerprint_index WHERE hash = d.h"
                " ORDER BY entry_id LIMIT 1 OFFSET ?2 - 1) END")
 
-# the rows alone (a worker's read: ``IndexReader``): each hash's at most ?2 oldest, bounded by its
-# ?2-th oldest entry when it has that many (one search a hash fewer than counting them first)
+# the rows alone (a worker's read, ``IndexReader``, and the writer's of hashes pending entries hold):
+# each hash's at most ?2 oldest, bounded by its ?2-th oldest entry when it has that many (one
+# search a hash fewer than counting them first)
 _ROWS = ("SELECT j.value, f.entry_id FROM json_each(?1) j JOIN fingerprint_index f ON f.hash = j.value"
          " AND f.entry_id <= coalesce((SELECT entry_id FROM fingerprint_index WHERE hash = j.value"
          " ORDER BY entry_id LIMIT 1 OFFSET ?2 - 1), 9223372036854775807)")
@@ -207,8 +208,7 @@ class FingerprintIndex:
                 _CANDIDATES.format("f.entry_id, count(*), sum(1.0 / d.n)") + " GROUP BY f.entry_id",
                 (json.dumps(rest), per_hash))} if rest else {}
             if waiting:  # index rows and pending entries of a hash share its cap: their rows by hash
-                rows = self.conn.execute(_CANDIDATES.format("d.h, f.entry_id"),
-                                         (json.dumps(list(waiting)), per_hash)).fetchall()
+                rows = self.conn.execute(_ROWS, (json.dumps(list(waiting)), per_hash)).fetchall()
                 for eid, (n, w) in self._pending.hits_for(waiting, rows, per_hash).items():
                     n0, w0 = hits.get(eid, (0, 0.0))
                     hits[eid] = (n0 + n, w0 + w)
