@@ -109,6 +109,9 @@ def test_layout_finds_sentences_and_quotes() -> None:
     assert lay.sentences == 5
     assert [t for t, q in zip(tokens, lay.quoted, strict=True) if q] == ["we", "respect", "the", "ruling"]
     assert [int(s) for s in lay.sentence[:6]] == [0] * 6  # "U.S." and "Mr." end no sentence
+    assert [tokens[i] for i in lay.names.tolist()] == ["u", "s", "mr", "varga"]  # capitals not first in a sentence
+    figures = layout("Output rose 1.4 pct. It was 55,019,000 tonnes, 12-7/8 more.", 15).figures
+    assert figures == ((0, "1.4"), (1, "55,019,000"), (1, "12"), (1, "7/8"))
     old_wire = 'Last week"s quake hit the port"s cranes. Officials said "it will take months" to repair them.'
     lay = layout(old_wire, len(fpmod.tokenize(old_wire)))
     assert [t for t, q in zip(fpmod.tokenize(old_wire), lay.quoted, strict=True) if q] == \

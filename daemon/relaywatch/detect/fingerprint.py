@@ -29,7 +29,9 @@ class FingerprintError(RelaywatchError):
 K = 4          # tokens per shingle
 WINDOW = 10    # shingles per winnowing window: a shared run of 13 tokens always shares a fingerprint
 
-CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+# kana, CJK ideographs (and extension A, compatibility ideographs), halfwidth katakana
+CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF66, 0xFF9F))
+CJK = "".join(f"{chr(low)}-{chr(high)}" for low, high in CJK_RANGES)
 CJK_CLASS = f"[{CJK}]"
 TOKEN = re.compile(rf"{CJK_CLASS}|[^\W{CJK}]+")  # a CJK character, or a run of other word characters
 _MULT = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from relaywatch.detect.decide import Group, Known, MatchParams, New
 
 
+@lru_cache(maxsize=4096)  # feed names and titles: a few, asked for ~9 times an entry
 def _slug(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
