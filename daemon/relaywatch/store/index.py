@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -274,12 +275,14 @@ class IndexReader:
             self.conn.execute("BEGIN")
             try:
                 version = self.conn.execute("SELECT version FROM index_state").fetchone()[0]
-                rows = self.conn.execute(_ROWS, (json.dumps(fingerprints.tolist()), self.per_hash)).fetchall()
+                # flat into numpy as SQLite gives them: no list of rows, no numpy reading its shape
+                rows = np.fromiter(chain.from_iterable(self.conn.execute(
+                    _ROWS, (json.dumps(fingerprints.tolist()), self.per_hash))), dtype=np.int64)
             finally:
                 self.conn.execute("COMMIT")
         except sqlite3.Error:
             return None
-        return IndexRows(int(version), self.per_hash, np.array(rows, dtype=np.int64).reshape(-1, 2))
+        return IndexRows(int(version), self.per_hash, rows.reshape(-1, 2))
 
     def close(self) -> None:
         if self.conn is not None:
