@@ -8,10 +8,11 @@ from relaywatch.detect import fingerprint as fpmod
 from relaywatch.detect.chars import token_starts
 
 # word characters of several scripts, CJK (with the kana middle dot, in a CJK range but no word
-# character), punctuation, digits of other scripts, combining marks, and code points past the
-# Basic Multilingual Plane (an emoji, a CJK ideograph of extension B, a letter of Gothic)
-ALPHABET = list("abcXYZ _-.,!?\"'\n\t0123456789") + ["İ", "ǅ", "ß", "É", "世", "界", "。", "ｦ", "・", "\u0307",
-                                                   "²", "٣", "Ⅻ", "Σ", "😀", "𠀋", "𐌰", "\u00a0", "\u2019"]
+# character), the Kelvin sign (lowers to an ASCII letter), punctuation, digits of other scripts,
+# combining marks, and code points past the Basic Multilingual Plane (an emoji, a CJK ideograph of
+# extension B, a letter of Gothic)
+ALPHABET = list("abcXYZ _-.,!?\"'\n\t0123456789") + ["\u212a", "İ", "ǅ", "ß", "É", "世", "界", "。", "ｦ", "・",
+                                                   "\u0307", "²", "٣", "Ⅻ", "Σ", "😀", "𠀋", "𐌰", "\u00a0", "\u2019"]
 
 
 def _regex_starts(text: str) -> list[int]:
@@ -30,6 +31,22 @@ def test_token_starts_are_where_the_token_regex_finds_tokens(text: str) -> None:
 @given(st.text(max_size=60))
 def test_token_starts_agree_on_any_text(text: str) -> None:
     assert token_starts(text)[0].tolist() == _regex_starts(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80))
+def test_token_starts_of_ascii_text(text: str) -> None:
+    at, capital = token_starts(text)  # the ASCII path
+    assert at.tolist() == _regex_starts(text)
+    assert capital.tolist() == [text[i].isupper() for i in at.tolist()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(max_size=60), st.text(alphabet=st.characters(max_codepoint=127), max_size=80),
+                 st.lists(st.sampled_from(ALPHABET), max_size=80).map("".join)))
+def test_tokenize_finds_the_token_regex_tokens_of_the_lowered_text(text: str) -> None:
+    # ASCII or not ("\u212a", the Kelvin sign, lowers to an ASCII "k")
+    assert fpmod.tokenize(text) == fpmod.TOKEN.findall(text.lower())
 
 
 def test_token_starts_of_a_mixed_text() -> None:
