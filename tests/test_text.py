@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from relaywatch.detect.text import BOILERPLATE, clean, credits_name, html_to_paragraphs, normalize
 
@@ -124,3 +126,20 @@ def test_an_outlets_note_or_comments_prompt_above_a_story_is_furniture(note: str
 def test_a_story_sentence_about_an_editors_note_stays() -> None:
     para = "The mayor said the editor's note was wrong and asked readers to tell us what they think of it."
     assert clean(f"<p>{para}</p>{STORY}").text.startswith(para)
+
+
+def test_rows_anchored_at_a_paragraphs_start_are_told_apart() -> None:
+    from relaywatch.detect.text import _anchored, _split
+
+    assert [_anchored(re.compile(p, re.I)) for p in (r"^(?:a|b)$", r"^[|(]x", r"^[]|]x", r"^\|x", r"^a\)|b")] == \
+        [True, True, True, True, False]
+    assert not _anchored(re.compile(r"^a|^b", re.I)) and not _anchored(re.compile("a", re.I))
+    assert not _anchored(re.compile("^a", re.I | re.M))  # "^" after every line break
+    opening, others = _split(BOILERPLATE)
+    assert opening is not None and {p.name for p in others} == \
+        {"rights-reserved", "photo-credit", "subscribe-line", "furniture-click-here", "furniture-comments"}
+    # a line that a row anchored at the start takes is still taken, by that row
+    cleaned = clean("<p>Story text of a decent length, as agencies write it.</p><p>Tags: world, politics</p>"
+                    "<p>The post Story appeared first on Example News.</p>")
+    assert cleaned.text == "Story text of a decent length, as agencies write it."
+    assert cleaned.sources == ("Example News",) and "tags-line" in cleaned.boilerplate
