@@ -59,13 +59,14 @@ TAKEN_SHARE = 0.6   # share of a sentence's narrative words found to take it, wi
 RUN = 6             # a run of this many of them found exactly, in a row (common phrases are shorter)
 CAPITALS = 0.75     # a sentence with more of its narrative words capitalised is written in capitals
 
-# a sentence ends at . ! ? (not after an initial, "U.S.", or a title such as "Mr."), at a
-# paragraph break, and at a CJK full stop. Each pattern here opens with one class of characters, its
-# alternatives told apart by what that character was: re then skips to the next such character,
-# where it tried every alternative at every place (the sentence ends of 1,000 characters: 27 -> 9 µs)
-_BOUNDARY = re.compile(r"[.!?\n\u3002\uff01\uff1f](?:(?<=[.!?])[\"'\u201d\u2019)\]]*(?=\s|$)|(?<=\n)\s*\n"
-                       r"|(?<=[\u3002\uff01\uff1f]))")
-_ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Dr|St|Co|No|Jr|Sr|Lt|Gen|Sen|Rep|Gov|Mrs|Inc|Ltd|Col|Corp))$")
+# a sentence ends at . ! ? (not after an initial, "U.S.", or a title such as "Mr.": the look-behinds,
+# one a length), at a paragraph break, and at a CJK full stop. Each pattern here opens with one
+# class of characters, its alternatives told apart by what that character was: re then skips to
+# the next such character, where it tried every alternative at every place (the sentence ends of
+# 1,000 characters: 27 -> 9 µs)
+_BOUNDARY = re.compile(r"[.!?\n\u3002\uff01\uff1f](?:(?<=[.!?])(?<!\b[A-Z]\.)(?<!\b(?:Mr|Dr|St|Co|No|Jr|Sr|Lt)\.)"
+                       r"(?<!\b(?:Gen|Sen|Rep|Gov|Mrs|Inc|Ltd|Col)\.)(?<!\bCorp\.)[\"'\u201d\u2019)\]]*(?=\s|$)"
+                       r"|(?<=\n)\s*\n|(?<=[\u3002\uff01\uff1f]))")
 # quotation marks (a straight one between two letters is an apostrophe: 'week"s', as old wire copy
 # has it) and paragraph breaks, which close a quote left open
 _QUOTE = re.compile(r"[\"\u201c\u201d\u201e\u00ab\u00bb\u300c\u300d\u300e\u300f\n](?:(?<=\n)\s*\n|(?<!\n))")
@@ -111,8 +112,7 @@ def layout(text: str, tokens: int) -> Layout:
     at, capital = token_starts(text)
     if len(at) != tokens:
         return Layout(np.zeros(tokens, dtype=np.int32), np.zeros(tokens, dtype=bool))
-    ends = [m.end() for m in _BOUNDARY.finditer(text)
-            if m.group()[0] != "." or not _ABBREVIATION.search(text, max(0, m.start() - 4), m.start())]
+    ends = [m.end() for m in _BOUNDARY.finditer(text)]
     raw = np.searchsorted(np.array(ends, dtype=np.int64), at, side="right")  # sentence ends before each token
     first = np.ones(tokens, dtype=bool)
     first[1:] = raw[1:] != raw[:-1]
