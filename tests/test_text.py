@@ -1,7 +1,7 @@
 import re
 
 import pytest
-from relaywatch.detect.text import BOILERPLATE, clean, credits_name, html_to_paragraphs, normalize
+from relaywatch.detect.text import BOILERPLATE, _anchored, _split, clean, credits_name, html_to_paragraphs, normalize
 
 STORY = "<p>The harbour authority halted the expansion on Monday after the court ruling.</p>" \
         "<p>Officials said the decision would be appealed within a month.</p>"
@@ -129,8 +129,6 @@ def test_a_story_sentence_about_an_editors_note_stays() -> None:
 
 
 def test_rows_anchored_at_a_paragraphs_start_are_told_apart() -> None:
-    from relaywatch.detect.text import _anchored, _split
-
     assert [_anchored(re.compile(p, re.I)) for p in (r"^(?:a|b)$", r"^[|(]x", r"^[]|]x", r"^\|x", r"^a\)|b")] == \
         [True, True, True, True, False]
     assert not _anchored(re.compile(r"^a|^b", re.I)) and not _anchored(re.compile("a", re.I))

@@ -34,6 +34,7 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _classes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The class and the capital of each code point (``utf-32`` codes, any plane)."""
     kind, capital = _tables()
     beyond = codes >= _PLANE
     if not beyond.any():
@@ -55,13 +56,9 @@ def token_starts(text: str) -> tuple[np.ndarray, np.ndarray]:
     if text.isascii():  # (nearly every English text) its bytes, looked up in the tables' first 128 rows
         kind, capital = _tables()
         codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-        word = kind[:128][codes] == _WORD
-        start = word.copy()
-        start[1:] &= ~word[:-1]
-        at = np.flatnonzero(start)
-        return at, capital[:128][codes[at]]
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    kinds, capitals = _classes(codes)
+        kinds, capitals = kind[:128][codes], capital[:128][codes]
+    else:
+        kinds, capitals = _classes(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
     word = kinds == _WORD
     start = kinds == _CJK
     start[0] |= word[0]
